@@ -1,0 +1,121 @@
+//! Wiring: backends chosen once from configuration (ARCHITECTURE rule 8).
+
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use portcullis_core::clock::{Clock, SystemClock};
+use portcullis_core::keys::pkcs11::{Pkcs11Config, Pkcs11Provider};
+use portcullis_core::keys::{FileProvider, KeyConfig, KeyManager, KeyProvider, LocalProvider};
+use portcullis_core::master_key::MasterKeyring;
+use portcullis_core::tokens::{TokenConfig, TokenService};
+use portcullis_store::{ConnectOptions, Store};
+
+use crate::config::{Config, ProviderConfig};
+
+/// The meta row recording which master key seals this database's secrets.
+const MASTER_KEY_META: &str = "master_key_id";
+
+/// Everything a command needs.
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenService>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Connects and migrates the database.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    }
+    let options = ConnectOptions { max_connections: config.database_max_connections, ..ConnectOptions::default() };
+    let store = portcullis_store::connect(&config.database_url, &options).await.context("database.url")?;
+    store.migrate().await.context("applying database migrations")?;
+    Ok(store)
+}
+
+/// Loads the configured master key, or the data directory's (creating it on first use).
+pub fn open_master_key(config: &Config) -> anyhow::Result<MasterKeyring> {
+    match &config.master_key {
+        Some(source) => {
+            let secret = source.resolve().context("secrets.master_key")?;
+            MasterKeyring::from_secret(&secret).context("secrets.master_key")
+        }
+        None => {
+            let path = config.master_key_path();
+            let (ring, created) = MasterKeyring::load_or_create(&path).context("the master key file")?;
+            if created {
+                tracing::info!(path = %path.display(), "generated a new master key (mode 0600); back it up");
+            }
+            Ok(ring)
+        }
+    }
+}
+
+/// Refuses to run with a master key that cannot open this database's secrets
+/// (e.g. a second instance with its own data directory on a shared database).
+async fn check_master_key(store: &dyn Store, master: &MasterKeyring) -> anyhow::Result<()> {
+    let id = master.current().id().to_owned();
+    if store.set_meta_if_absent(MASTER_KEY_META, &id).await? {
+        return Ok(());
+    }
+    match store.get_meta(MASTER_KEY_META).await? {
+        None => bail!("the database lost its master key record; run `portcullis migrate` and retry"),
+        Some(recorded) if recorded == id || master.can_open_key_id(&recorded) => {}
+        Some(recorded) => bail!(
+            "this database's secrets are sealed under master key {recorded}, but this instance has {id}; \
+             give every instance the same key (secrets.master_key, or the same master.key file)"
+        ),
+    }
+    Ok(())
+}
+
+/// Builds the configured key provider.
+pub async fn provider(config: &Config, master: Arc<MasterKeyring>) -> anyhow::Result<Arc<dyn KeyProvider>> {
+    Ok(match &config.provider {
+        ProviderConfig::Local => Arc::new(LocalProvider::new(master)),
+        ProviderConfig::File(path) => Arc::new(FileProvider::new(path.clone())),
+        ProviderConfig::Pkcs11 { module, token_label, pin } => {
+            let pin = pin.resolve().context("keys.pkcs11.pin")?;
+            let config = Pkcs11Config { module: module.clone(), token_label: token_label.clone(), pin };
+            let provider = tokio::task::spawn_blocking(move || Pkcs11Provider::open(config))
+                .await
+                .context("opening the PKCS#11 module")?
+                .context("keys.pkcs11")?;
+            Arc::new(provider)
+        }
+    })
+}
+
+/// The token rules from configuration.
+pub fn token_config(config: &Config) -> TokenConfig {
+    TokenConfig {
+        issuer: config.issuer.clone(),
+        audience: config.audience.clone(),
+        ttl: config.ttl_seconds,
+        max_ttl: config.max_ttl_seconds,
+        leeway: config.leeway_seconds,
+        max_bytes: config.token_max_bytes,
+        required_claims: config.required_claims.clone(),
+        unknown_kid_reload_interval: i64::try_from(config.jwks_min_refresh_interval_seconds).unwrap_or(i64::MAX),
+    }
+}
+
+/// Opens everything: store, master key, provider, keys (created on first use), tokens.
+pub async fn open(config: &Config) -> anyhow::Result<Services> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let store = open_store(config).await?;
+    let master = Arc::new(open_master_key(config)?);
+    check_master_key(store.as_ref(), &master).await?;
+    let provider = provider(config, master.clone()).await?;
+    let key_config = KeyConfig {
+        keyring: config.keyring.clone(),
+        key_name: config.key_name.clone(),
+        algorithm: config.algorithm,
+        rotate_after: config.rotate_after_seconds,
+        grace: config.max_ttl_seconds.saturating_add(i64::try_from(config.leeway_seconds).unwrap_or(i64::MAX)),
+    };
+    let keys = KeyManager::open(store.clone(), provider, key_config, clock.now()).await.context("signing keys")?;
+    let tokens = Arc::new(TokenService::new(keys, token_config(config)));
+    Ok(Services { store, tokens, clock })
+}

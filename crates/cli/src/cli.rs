@@ -1,0 +1,144 @@
+//! Flags and subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+
+/// Portcullis: JWTs with rotating keys, login security, client authentication,
+/// rate limiting, audit and an API gateway in one service.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about)]
+pub struct Args {
+    /// Configuration file (TOML).
+    #[arg(long, global = true, env = "PORTCULLIS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (SQLite database, master key). Overrides server.data_dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Listen address. Overrides server.listen.
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check, print or document the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Sign, verify or inspect tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The master key that seals private keys and secrets at rest.
+    #[command(subcommand, name = "master-key")]
+    MasterKey(MasterKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file (and the environment) and exit.
+    Check {
+        /// The file to check.
+        file: PathBuf,
+    },
+    /// Print a commented configuration file with every key.
+    Example,
+    /// Print the configuration reference (docs/config.md).
+    Docs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a key pair for `--key` or the file provider.
+    Generate {
+        /// Algorithm the key is for.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+        /// Write the private key here (mode 0600) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Output format. HMAC keys are always written as JWK.
+        #[arg(long, value_parser = ["pem", "jwk"], default_value = "pem")]
+        format: String,
+    },
+    /// List the service's key versions.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a new key version now; the previous one stays published for the grace window.
+    Rotate,
+    /// Print the service's public JWK Set.
+    Jwks,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Sign a token (prints the compact token alone on one line).
+    Sign {
+        /// Claims as a JSON object; iss, iat, exp and jti are added unless present.
+        #[arg(long)]
+        claims: String,
+        /// Lifetime in seconds (default tokens.ttl_seconds).
+        #[arg(long)]
+        ttl: Option<i64>,
+        /// Sign with this key (PEM or JWK) instead of the service's key.
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
+        /// Algorithm for --key (default: follows the key).
+        #[arg(long, requires = "key")]
+        alg: Option<String>,
+    },
+    /// Verify a token; prints its claims (exit 0) or why it was rejected (exit 1).
+    Verify(VerifyArgs),
+    /// Show a token's header and claims WITHOUT verifying anything.
+    Decode {
+        /// The token, or - for standard input.
+        token: String,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct VerifyArgs {
+    /// A JWK Set file or URL to verify against.
+    #[arg(long, value_name = "PATH|URL", conflicts_with = "key")]
+    pub jwks: Option<String>,
+    /// A public or private key (PEM or JWK) to verify against.
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    /// Accepted algorithm(s); with --key, the first one binds the key.
+    #[arg(long = "alg", value_name = "ALG")]
+    pub algs: Vec<String>,
+    /// Required issuer.
+    #[arg(long)]
+    pub iss: Option<String>,
+    /// Required audience.
+    #[arg(long)]
+    pub aud: Option<String>,
+    /// Clock-skew allowance in seconds.
+    #[arg(long, default_value_t = 60)]
+    pub leeway: u64,
+    /// A claim that must be present (repeatable).
+    #[arg(long = "require", value_name = "CLAIM")]
+    pub require: Vec<String>,
+    /// Verify as of this Unix time instead of now.
+    #[arg(long, value_name = "UNIX")]
+    pub now: Option<i64>,
+    /// The token, or - for standard input.
+    pub token: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Generate a new master key and re-seal every secret under it.
+    Rotate,
+}

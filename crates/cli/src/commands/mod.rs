@@ -1,0 +1,52 @@
+//! One module per command group; `run` dispatches.
+
+mod config;
+mod keys;
+mod master_key;
+mod serve;
+mod token;
+
+use crate::Failure;
+use crate::cli::{Args, Command};
+use crate::config::{Config, Overrides};
+
+/// Loads and validates configuration from the file, the process environment and the flags.
+pub fn load_config(args: &Args) -> Result<Config, Failure> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let overrides = Overrides { data_dir: args.data_dir.clone(), listen: args.listen.clone() };
+    crate::config::load(args.config.as_deref(), &env, &overrides)
+        .and_then(crate::config::RawConfig::validate)
+        .map_err(|e| Failure::Usage(format!("invalid configuration:\n{e}")))
+}
+
+/// Runs the chosen command.
+pub async fn run(args: Args) -> Result<(), Failure> {
+    match &args.command {
+        Command::Config(cmd) => config::run(cmd, &args),
+        // Commands that print keys or tokens log to stderr, quietly.
+        Command::Serve => {
+            let config = load_config(&args)?;
+            serve::init_logging(&config.log_level, config.log_json)?;
+            serve::run(config).await
+        }
+        Command::Migrate => {
+            let config = load_config(&args)?;
+            serve::init_logging("warn", false)?;
+            crate::app::open_store(&config).await?;
+            eprintln!("migrations applied to {}", portcullis_store::redact_url(&config.database_url));
+            Ok(())
+        }
+        Command::Keys(cmd) => {
+            serve::init_logging("warn", false)?;
+            keys::run(cmd, &args).await
+        }
+        Command::Token(cmd) => {
+            serve::init_logging("warn", false)?;
+            token::run(cmd, &args).await
+        }
+        Command::MasterKey(cmd) => {
+            serve::init_logging("warn", false)?;
+            master_key::run(cmd, &args).await
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `portcullis serve`.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use portcullis_server::{AppState, ServerConfig};
+
+use crate::Failure;
+use crate::config::Config;
+
+/// Logs go to stderr: text for people, JSON for collectors.
+pub fn init_logging(level: &str, json: bool) -> Result<(), Failure> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).map_err(|e| Failure::Usage(format!("log.level: {e}")))?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let result = if json { builder.json().try_init() } else { builder.try_init() };
+    result.map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))
+}
+
+pub async fn run(config: Config) -> Result<(), Failure> {
+    let services = crate::app::open(&config).await?;
+    let keys = services.tokens.keys().clone();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let maintenance = tokio::spawn(keys.clone().maintain(
+        services.clock.clone(),
+        Duration::from_secs(config.key_refresh_interval_seconds),
+        shutdown_rx,
+    ));
+    let state = AppState::new(
+        ServerConfig {
+            public_url: config.public_url.clone(),
+            jwks_max_age: config.jwks_max_age_seconds,
+            require_2fa_for_admins: config.require_2fa_for_admins,
+            access_log: config.access_log,
+        },
+        services.tokens.clone(),
+        services.store.clone(),
+        services.clock.clone(),
+    );
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("server.listen: cannot listen on {}", config.listen))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    let active = keys.snapshot().active.as_ref().map(|a| a.kid.clone()).unwrap_or_default();
+    tracing::info!(
+        address = %local,
+        database = %portcullis_store::redact_url(&config.database_url),
+        store = services.store.backend(),
+        kid = %active,
+        "portcullis listening"
+    );
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(portcullis_server::serve(listener, portcullis_server::router(state), async {
+        let _ = stop_rx.await;
+    }));
+    shutdown_signal().await;
+    tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight requests");
+    let _ = stop_tx.send(());
+    let _ = shutdown_tx.send(true);
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => return Err(Failure::Other(anyhow::Error::new(e).context("serving HTTP"))),
+        Ok(Err(e)) => return Err(Failure::Other(anyhow::Error::new(e).context("the server task failed"))),
+        Err(_) => tracing::warn!("shutdown grace period over; dropping remaining connections"),
+    }
+    let _ = maintenance.await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

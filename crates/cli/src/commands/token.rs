@@ -1,0 +1,167 @@
+//! `portcullis token sign|verify|decode`.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use portcullis_core::clock::{Clock, SystemClock};
+use portcullis_core::remote_jwks::{RemoteJwks, RemoteJwksConfig};
+use portcullis_jose::{Algorithm, Jwk, JwkSet, KeySet, Validation, VerifyingKey};
+use serde_json::{Map, Value, json};
+
+use super::keys::print;
+use crate::Failure;
+use crate::cli::{Args, TokenCommand, VerifyArgs};
+
+pub async fn run(cmd: &TokenCommand, args: &Args) -> Result<(), Failure> {
+    match cmd {
+        TokenCommand::Sign { claims, ttl, key, alg } => sign(args, claims, *ttl, key.as_deref(), alg.as_deref()).await,
+        TokenCommand::Verify(v) => verify(args, v).await,
+        TokenCommand::Decode { token } => decode(token),
+    }
+}
+
+fn usage(flag: &str, e: impl std::fmt::Display) -> Failure {
+    Failure::Usage(format!("{flag}: {e}"))
+}
+
+fn parse_alg(s: &str) -> Result<Algorithm, Failure> {
+    s.parse().map_err(|e: portcullis_jose::Error| usage("--alg", e.message()))
+}
+
+async fn sign(
+    args: &Args,
+    claims: &str,
+    ttl: Option<i64>,
+    key: Option<&Path>,
+    alg: Option<&str>,
+) -> Result<(), Failure> {
+    let claims: Map<String, Value> = match serde_json::from_str(claims) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => return Err(usage("--claims", "must be a JSON object")),
+        Err(e) => return Err(usage("--claims", e)),
+    };
+    let token = match key {
+        Some(path) => {
+            let alg = alg.map(parse_alg).transpose()?;
+            let signing = portcullis_core::keys::read_signing_key(path, alg).await.map_err(|e| usage("--key", e))?;
+            let kid = jwk_kid(path);
+            let now = SystemClock.now();
+            let mut claims = claims;
+            if let Some(Value::Number(n)) = claims.get("sub") {
+                let s = n.to_string();
+                claims.insert("sub".into(), Value::String(s));
+            }
+            claims.entry("iat").or_insert_with(|| json!(now));
+            claims.entry("exp").or_insert_with(|| json!(now.saturating_add(ttl.unwrap_or(3600))));
+            if !claims.contains_key("jti") {
+                let jti = portcullis_core::random::token_id().map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
+                claims.insert("jti".into(), json!(jti));
+            }
+            portcullis_jose::encode(&signing, kid.as_deref(), &Value::Object(claims))
+                .map_err(|e| Failure::Other(anyhow::anyhow!("signing: {e}")))?
+        }
+        None => {
+            let config = super::load_config(args)?;
+            let services = crate::app::open(&config).await?;
+            services
+                .tokens
+                .issue(claims, ttl, services.clock.now())
+                .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?
+        }
+    };
+    print(&format!("{token}\n"))
+}
+
+/// The `kid` of a JWK key file, if it has one.
+fn jwk_kid(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    serde_json::from_str::<Jwk>(&text).ok()?.kid
+}
+
+fn read_token(arg: &str) -> Result<String, Failure> {
+    if arg == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s).map_err(|e| usage("standard input", e))?;
+        Ok(s.trim().to_owned())
+    } else {
+        Ok(arg.trim().to_owned())
+    }
+}
+
+async fn verify(args: &Args, v: &VerifyArgs) -> Result<(), Failure> {
+    let token = read_token(&v.token)?;
+    let now = v.now.unwrap_or_else(|| SystemClock.now());
+    let algs = v.algs.iter().map(|a| parse_alg(a)).collect::<Result<Vec<_>, _>>()?;
+    let validation = Validation {
+        leeway: v.leeway,
+        issuers: v.iss.iter().cloned().collect(),
+        audiences: v.aud.iter().cloned().collect(),
+        required_claims: v.require.clone(),
+        allowed_algorithms: algs.clone(),
+        ..Validation::default()
+    };
+    let result = if let Some(source) = &v.jwks {
+        if source.starts_with("https://") || source.starts_with("http://") {
+            let mut config = RemoteJwksConfig::new(source.as_str());
+            // An explicit URL on the command line is the user's choice of transport.
+            config.danger_allow_http = source.starts_with("http://");
+            let remote = RemoteJwks::new(config).map_err(|e| usage("--jwks", e))?;
+            remote.refresh(now).await.map_err(|e| usage("--jwks", e))?;
+            remote.verify(&token, &validation, now).await
+        } else {
+            let text = std::fs::read_to_string(source).map_err(|e| usage("--jwks", format!("{source}: {e}")))?;
+            let set: JwkSet =
+                serde_json::from_str(&text).map_err(|e| usage("--jwks", format!("not a JWK Set: {e}")))?;
+            let (keys, skipped) = KeySet::from_jwk_set(&set);
+            for e in skipped {
+                eprintln!("note: skipped a key in the JWK Set: {e}");
+            }
+            portcullis_jose::decode(&token, &keys, &validation, now)
+        }
+    } else if let Some(path) = &v.key {
+        let key = load_verifying_key(path, algs.first().copied())?;
+        portcullis_jose::decode(&token, &KeySet::new(vec![key]), &validation, now)
+    } else {
+        let config = super::load_config(args)?;
+        let services = crate::app::open(&config).await?;
+        services.tokens.verify_with(&token, &validation, now).await
+    };
+    match result {
+        Ok(verified) => {
+            let text = serde_json::to_string_pretty(verified.claims()).context("encoding claims")?;
+            print(&format!("{text}\n"))
+        }
+        Err(e) => {
+            print(&format!("{}\n", json!({"valid": false, "error": e.kind().code(), "message": e.message()})))?;
+            Err(Failure::Rejected)
+        }
+    }
+}
+
+fn load_verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<VerifyingKey, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| usage("--key", format!("{}: {e}", path.display())))?;
+    if text.trim_start().starts_with('{') {
+        let jwk: Jwk =
+            serde_json::from_str(&text).map_err(|e| usage("--key", format!("{} is not a JWK: {e}", path.display())))?;
+        VerifyingKey::from_jwk(&jwk, alg)
+    } else {
+        VerifyingKey::from_pem(&text, alg)
+    }
+    .map_err(|e| usage("--key", format!("{}: {}", path.display(), e.message())))
+}
+
+fn decode(token: &str) -> Result<(), Failure> {
+    let token = read_token(token)?;
+    match portcullis_jose::insecure_decode(&token, 16 * 1024) {
+        Ok((header, claims)) => {
+            eprintln!("WARNING: UNVERIFIED — the signature and claims were not checked");
+            let out = json!({"verified": false, "header": header, "claims": claims});
+            print(&format!("{}\n", serde_json::to_string_pretty(&out).context("encoding")?))
+        }
+        Err(e) => {
+            print(&format!("{}\n", json!({"valid": false, "error": e.kind().code(), "message": e.message()})))?;
+            Err(Failure::Rejected)
+        }
+    }
+}

@@ -1,0 +1,436 @@
+//! Configuration in two stages (ARCHITECTURE rule 7): `RawConfig` is what the
+//! TOML file and `PORTCULLIS_<SECTION>__<KEY>` environment variables say, with
+//! defaults in code and unknown keys refused; `Config` is the validated form
+//! of domain types, whose errors name the key path.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use portcullis_core::secret::SecretSource;
+use portcullis_jose::Algorithm;
+use serde::{Deserialize, Serialize};
+
+mod reference;
+
+pub use reference::{example_toml, reference_markdown};
+
+/// The file as written: every section, every key, defaults in code.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawConfig {
+    pub server: RawServer,
+    pub database: RawDatabase,
+    pub keys: RawKeys,
+    pub tokens: RawTokens,
+    pub jwks: RawJwks,
+    pub auth: RawAuth,
+    pub secrets: RawSecrets,
+    pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawServer {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    pub public_url: Option<String>,
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./portcullis-data"),
+            public_url: None,
+            shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawDatabase {
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+impl Default for RawDatabase {
+    fn default() -> Self {
+        RawDatabase { url: None, max_connections: 10 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawKeys {
+    pub algorithm: String,
+    pub provider: String,
+    pub keyring: String,
+    pub key_name: String,
+    pub rotate_after_days: u64,
+    pub refresh_interval_seconds: u64,
+    pub file: Option<PathBuf>,
+    pub pkcs11: RawPkcs11,
+}
+
+impl Default for RawKeys {
+    fn default() -> Self {
+        RawKeys {
+            algorithm: "RS256".into(),
+            provider: "local".into(),
+            keyring: "jwt".into(),
+            key_name: "base-signing-key".into(),
+            rotate_after_days: 90,
+            refresh_interval_seconds: 10,
+            file: None,
+            pkcs11: RawPkcs11::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawPkcs11 {
+    pub module: Option<PathBuf>,
+    pub token_label: Option<String>,
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTokens {
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub ttl_seconds: u64,
+    pub max_ttl_seconds: u64,
+    pub leeway_seconds: u64,
+    pub max_bytes: usize,
+    pub required_claims: Vec<String>,
+}
+
+impl Default for RawTokens {
+    fn default() -> Self {
+        RawTokens {
+            issuer: None,
+            audience: None,
+            ttl_seconds: 3600,
+            max_ttl_seconds: 86_400,
+            leeway_seconds: 60,
+            max_bytes: 16 * 1024,
+            required_claims: vec!["exp".into()],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawJwks {
+    pub max_age_seconds: u64,
+    pub min_refresh_interval_seconds: u64,
+}
+
+impl Default for RawJwks {
+    fn default() -> Self {
+        RawJwks { max_age_seconds: 300, min_refresh_interval_seconds: 30 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawAuth {
+    pub require_2fa_for_admins: bool,
+}
+
+impl Default for RawAuth {
+    fn default() -> Self {
+        RawAuth { require_2fa_for_admins: true }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawSecrets {
+    pub master_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawLog {
+    pub level: String,
+    pub format: String,
+    pub access: bool,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog { level: "info".into(), format: "text".into(), access: true }
+    }
+}
+
+/// A configuration problem, naming the key path.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", .problems.join("\n"))]
+pub struct ConfigError {
+    problems: Vec<String>,
+}
+
+impl ConfigError {
+    fn one(key: &str, problem: impl std::fmt::Display) -> Self {
+        ConfigError { problems: vec![format!("{key}: {problem}")] }
+    }
+}
+
+/// Command-line overrides (`--data-dir`, `--listen`), the highest layer.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub data_dir: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// Loads defaults ← file ← environment ← flags.
+pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: &Overrides) -> Result<RawConfig, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+    if let Some(path) = file {
+        if !path.exists() {
+            return Err(ConfigError::one("--config", format!("{} does not exist", path.display())));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment.merge(env_provider(env));
+    if let Some(dir) = &overrides.data_dir {
+        figment = figment.merge(Serialized::default("server.data_dir", dir));
+    }
+    if let Some(listen) = &overrides.listen {
+        figment = figment.merge(Serialized::default("server.listen", listen));
+    }
+    figment.extract::<RawConfig>().map_err(|errors| ConfigError {
+        problems: errors
+            .into_iter()
+            .map(|e| {
+                let key = e.path.join(".");
+                let source = e.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+                if key.is_empty() { format!("{}{source}", e.kind) } else { format!("{key}: {}{source}", e.kind) }
+            })
+            .collect(),
+    })
+}
+
+/// Only `PORTCULLIS_<SECTION>__<KEY>` variables are configuration; others with
+/// the prefix (e.g. `PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL`) are read elsewhere.
+/// The environment is passed in (not read here) so tests can supply one.
+fn env_provider(env: &[(String, String)]) -> Serialized<figment::value::Dict> {
+    let mut dict = figment::value::Dict::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("PORTCULLIS_") else { continue };
+        if !rest.contains("__") {
+            continue;
+        }
+        let path = rest.to_ascii_lowercase().replace("__", ".");
+        let parsed = value.parse::<figment::value::Value>().unwrap_or_else(|_| value.clone().into());
+        insert_path(&mut dict, &path, parsed);
+    }
+    Serialized::globals(dict)
+}
+
+fn insert_path(dict: &mut figment::value::Dict, path: &str, value: figment::value::Value) {
+    match path.split_once('.') {
+        None => {
+            dict.insert(path.to_owned(), value);
+        }
+        Some((head, tail)) => {
+            let entry =
+                dict.entry(head.to_owned()).or_insert_with(|| figment::value::Value::from(figment::value::Dict::new()));
+            if let figment::value::Value::Dict(_, inner) = entry {
+                insert_path(inner, tail, value);
+            }
+        }
+    }
+}
+
+/// Where signing keys live, validated.
+#[derive(Debug, Clone)]
+pub enum ProviderConfig {
+    Local,
+    File(PathBuf),
+    Pkcs11 { module: PathBuf, token_label: String, pin: SecretSource },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub public_url: String,
+    pub shutdown_grace_seconds: u64,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub algorithm: Algorithm,
+    pub provider: ProviderConfig,
+    pub keyring: String,
+    pub key_name: String,
+    pub rotate_after_seconds: Option<i64>,
+    pub key_refresh_interval_seconds: u64,
+    pub issuer: String,
+    pub audience: Option<String>,
+    pub ttl_seconds: i64,
+    pub max_ttl_seconds: i64,
+    pub leeway_seconds: u64,
+    pub token_max_bytes: usize,
+    pub required_claims: Vec<String>,
+    pub jwks_max_age_seconds: u64,
+    pub jwks_min_refresh_interval_seconds: u64,
+    pub require_2fa_for_admins: bool,
+    pub master_key: Option<SecretSource>,
+    pub log_level: String,
+    pub log_json: bool,
+    pub access_log: bool,
+}
+
+impl Config {
+    /// The key path of the master key file.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+}
+
+impl RawConfig {
+    /// Stage two: every value checked and turned into its domain type.
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &str, problem: &str| {
+            if !ok {
+                problems.push(format!("{key}: {problem}"));
+            }
+        };
+        let listen: Option<SocketAddr> = self.server.listen.parse().ok();
+        check(listen.is_some(), "server.listen", "must be an address like 127.0.0.1:8080");
+        let algorithm: Option<Algorithm> = self.keys.algorithm.parse().ok();
+        check(
+            algorithm.is_some(),
+            "keys.algorithm",
+            "must be one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA, HS256, HS384, HS512",
+        );
+        check(!self.keys.keyring.trim().is_empty(), "keys.keyring", "must not be empty");
+        check(!self.keys.key_name.trim().is_empty(), "keys.key_name", "must not be empty");
+        check(self.keys.refresh_interval_seconds > 0, "keys.refresh_interval_seconds", "must be at least 1");
+        check(self.tokens.ttl_seconds > 0, "tokens.ttl_seconds", "must be at least 1");
+        check(
+            self.tokens.max_ttl_seconds >= self.tokens.ttl_seconds,
+            "tokens.max_ttl_seconds",
+            "must be at least tokens.ttl_seconds",
+        );
+        check(self.tokens.max_bytes >= 256, "tokens.max_bytes", "must be at least 256");
+        check(self.database.max_connections > 0, "database.max_connections", "must be at least 1");
+        check(matches!(self.log.format.as_str(), "text" | "json"), "log.format", "must be \"text\" or \"json\"");
+        check(
+            tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
+            "log.level",
+            "must be a level (error, warn, info, debug, trace) or a tracing filter",
+        );
+        let provider = match self.keys.provider.as_str() {
+            "local" => Some(ProviderConfig::Local),
+            "file" => match &self.keys.file {
+                Some(path) => Some(ProviderConfig::File(path.clone())),
+                None => {
+                    check(false, "keys.file", "is required when keys.provider = \"file\"");
+                    None
+                }
+            },
+            "pkcs11" => {
+                let p = &self.keys.pkcs11;
+                check(p.module.is_some(), "keys.pkcs11.module", "is required when keys.provider = \"pkcs11\"");
+                check(
+                    p.token_label.is_some(),
+                    "keys.pkcs11.token_label",
+                    "is required when keys.provider = \"pkcs11\"",
+                );
+                check(
+                    p.pin.is_some(),
+                    "keys.pkcs11.pin",
+                    "is required when keys.provider = \"pkcs11\" (e.g. \"env:HSM_PIN\")",
+                );
+                match (&p.module, &p.token_label, &p.pin) {
+                    (Some(m), Some(t), Some(pin)) => Some(ProviderConfig::Pkcs11 {
+                        module: m.clone(),
+                        token_label: t.clone(),
+                        pin: SecretSource::parse(pin),
+                    }),
+                    _ => None,
+                }
+            }
+            _ => {
+                check(false, "keys.provider", "must be \"local\", \"file\" or \"pkcs11\"");
+                None
+            }
+        };
+        if let (Some(ProviderConfig::Pkcs11 { .. }), Some(alg)) = (&provider, algorithm) {
+            check(!alg.is_symmetric(), "keys.algorithm", "HMAC algorithms cannot use the pkcs11 provider");
+        }
+        let database_url = self
+            .database
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.server.data_dir.join("portcullis.db").display()));
+        check(
+            database_url.starts_with("sqlite:")
+                || database_url.starts_with("postgres://")
+                || database_url.starts_with("postgresql://"),
+            "database.url",
+            "must start with sqlite:, postgres:// or postgresql://",
+        );
+        let public_url = self
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .trim_end_matches('/')
+            .to_owned();
+        check(
+            public_url.starts_with("http://") || public_url.starts_with("https://"),
+            "server.public_url",
+            "must be an http:// or https:// URL",
+        );
+        let (Some(listen), Some(algorithm), Some(provider)) = (listen, algorithm, provider) else {
+            return Err(ConfigError { problems });
+        };
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Ok(Config {
+            listen,
+            data_dir: self.server.data_dir,
+            issuer: self.tokens.issuer.unwrap_or_else(|| public_url.clone()),
+            public_url,
+            shutdown_grace_seconds: self.server.shutdown_grace_seconds,
+            database_url,
+            database_max_connections: self.database.max_connections,
+            algorithm,
+            provider,
+            keyring: self.keys.keyring,
+            key_name: self.keys.key_name,
+            rotate_after_seconds: (self.keys.rotate_after_days > 0)
+                .then(|| secs(self.keys.rotate_after_days.saturating_mul(86_400))),
+            key_refresh_interval_seconds: self.keys.refresh_interval_seconds,
+            audience: self.tokens.audience,
+            ttl_seconds: secs(self.tokens.ttl_seconds),
+            max_ttl_seconds: secs(self.tokens.max_ttl_seconds),
+            leeway_seconds: self.tokens.leeway_seconds,
+            token_max_bytes: self.tokens.max_bytes,
+            required_claims: self.tokens.required_claims,
+            jwks_max_age_seconds: self.jwks.max_age_seconds,
+            jwks_min_refresh_interval_seconds: self.jwks.min_refresh_interval_seconds,
+            require_2fa_for_admins: self.auth.require_2fa_for_admins,
+            master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
+            log_level: self.log.level,
+            log_json: self.log.format == "json",
+            access_log: self.log.access,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

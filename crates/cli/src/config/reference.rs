@@ -1,0 +1,225 @@
+//! The configuration reference: one table, from which `portcullis config
+//! example` and `docs/config.md` are generated (a test keeps the table, the
+//! structs and the document in step).
+
+/// One configuration key.
+pub struct Key {
+    pub path: &'static str,
+    /// The default as TOML, or `None` when unset by default.
+    pub default: Option<&'static str>,
+    /// An example value for keys without a default.
+    pub example: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every key, in file order.
+pub const KEYS: &[Key] = &[
+    Key {
+        path: "server.listen",
+        default: Some("\"127.0.0.1:8080\""),
+        example: "",
+        doc: "Address and port to listen on. Flag: --listen.",
+    },
+    Key {
+        path: "server.data_dir",
+        default: Some("\"./portcullis-data\""),
+        example: "",
+        doc: "Directory for the SQLite database and the generated master key (`master.key`, mode 0600). Flag: --data-dir.",
+    },
+    Key {
+        path: "server.public_url",
+        default: None,
+        example: "\"https://auth.example.com\"",
+        doc: "Base URL clients reach this service at; used for discovery links and the default issuer. Default: http://<server.listen>.",
+    },
+    Key {
+        path: "server.shutdown_grace_seconds",
+        default: Some("30"),
+        example: "",
+        doc: "On SIGTERM / Ctrl-C, how long in-flight requests may take to finish.",
+    },
+    Key {
+        path: "database.url",
+        default: None,
+        example: "\"postgres://portcullis@db.internal/portcullis\"",
+        doc: "sqlite://PATH or postgres://… . Default: sqlite://<server.data_dir>/portcullis.db (WAL). Point every instance at one PostgreSQL database to scale out.",
+    },
+    Key { path: "database.max_connections", default: Some("10"), example: "", doc: "Connection pool size." },
+    Key {
+        path: "keys.algorithm",
+        default: Some("\"RS256\""),
+        example: "",
+        doc: "Signing algorithm: RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA, HS256, HS384, HS512. Changing it creates a new key version at the next start; the old one stays published for the grace window.",
+    },
+    Key {
+        path: "keys.provider",
+        default: Some("\"local\""),
+        example: "",
+        doc: "Where private keys live: local (generated, sealed in the database under the master key), file (keys.file), pkcs11 (an HSM; keys.pkcs11.*).",
+    },
+    Key { path: "keys.keyring", default: Some("\"jwt\""), example: "", doc: "Keyring name." },
+    Key {
+        path: "keys.key_name",
+        default: Some("\"base-signing-key\""),
+        example: "",
+        doc: "Key name inside the keyring; key ids are <key_name>-v<version>-<random>.",
+    },
+    Key {
+        path: "keys.rotate_after_days",
+        default: Some("90"),
+        example: "",
+        doc: "Rotate the signing key automatically once the active version is this old; 0 disables. Superseded versions stay published for tokens.max_ttl_seconds + tokens.leeway_seconds.",
+    },
+    Key {
+        path: "keys.refresh_interval_seconds",
+        default: Some("10"),
+        example: "",
+        doc: "How often each instance re-reads the key versions (to publish a rotation made by another instance) and checks the rotation schedule.",
+    },
+    Key {
+        path: "keys.file",
+        default: None,
+        example: "\"/etc/portcullis/signing.pem\"",
+        doc: "For keys.provider = \"file\": a PEM (PKCS#8, PKCS#1, SEC1) or JWK private key. Replace the file and run `portcullis keys rotate` to rotate.",
+    },
+    Key {
+        path: "keys.pkcs11.module",
+        default: None,
+        example: "\"/usr/lib/softhsm/libsofthsm2.so\"",
+        doc: "For keys.provider = \"pkcs11\": the PKCS#11 module (SoftHSM2, CloudHSM, YubiHSM, a cloud KMS's PKCS#11 library).",
+    },
+    Key {
+        path: "keys.pkcs11.token_label",
+        default: None,
+        example: "\"portcullis\"",
+        doc: "For pkcs11: the label of the token holding the keys.",
+    },
+    Key {
+        path: "keys.pkcs11.pin",
+        default: None,
+        example: "\"env:PORTCULLIS_HSM_PIN\"",
+        doc: "For pkcs11: the user PIN, as a secret source (env:NAME, file:PATH or a literal).",
+    },
+    Key {
+        path: "tokens.issuer",
+        default: None,
+        example: "\"https://auth.example.com\"",
+        doc: "`iss` of issued tokens and the only issuer accepted. Default: server.public_url.",
+    },
+    Key {
+        path: "tokens.audience",
+        default: None,
+        example: "\"api.example.com\"",
+        doc: "`aud` of issued tokens and the audience required on verification. Default: unset (no aud).",
+    },
+    Key { path: "tokens.ttl_seconds", default: Some("3600"), example: "", doc: "Default access-token lifetime." },
+    Key {
+        path: "tokens.max_ttl_seconds",
+        default: Some("86400"),
+        example: "",
+        doc: "Longest lifetime a token may be issued with (`token sign --ttl`). Sets the key grace window.",
+    },
+    Key {
+        path: "tokens.leeway_seconds",
+        default: Some("60"),
+        example: "",
+        doc: "Clock-skew allowance for exp, nbf and iat.",
+    },
+    Key {
+        path: "tokens.max_bytes",
+        default: Some("16384"),
+        example: "",
+        doc: "Tokens longer than this are rejected before parsing (token_too_large).",
+    },
+    Key {
+        path: "tokens.required_claims",
+        default: Some("[\"exp\"]"),
+        example: "",
+        doc: "Claims every accepted token must carry (missing_claim).",
+    },
+    Key {
+        path: "jwks.max_age_seconds",
+        default: Some("300"),
+        example: "",
+        doc: "Cache-Control max-age of /.well-known/jwks.json and the discovery document.",
+    },
+    Key {
+        path: "jwks.min_refresh_interval_seconds",
+        default: Some("30"),
+        example: "",
+        doc: "Least time between two fetches of a remote JWK Set caused by unknown kids (and between key reloads caused by unknown kids).",
+    },
+    Key {
+        path: "auth.require_2fa_for_admins",
+        default: Some("true"),
+        example: "",
+        doc: "Admin routes accept only tokens obtained with 2FA (403 mfa_enrollment_required otherwise).",
+    },
+    Key {
+        path: "secrets.master_key",
+        default: None,
+        example: "\"env:PORTCULLIS_MASTER_KEY\"",
+        doc: "The master key (base64 of 32 bytes) as a secret source. Default: <server.data_dir>/master.key, generated on first start with mode 0600.",
+    },
+    Key {
+        path: "log.level",
+        default: Some("\"info\""),
+        example: "",
+        doc: "error, warn, info, debug, trace, or a tracing filter such as \"info,portcullis_core=debug\".",
+    },
+    Key { path: "log.format", default: Some("\"text\""), example: "", doc: "text or json." },
+    Key {
+        path: "log.access",
+        default: Some("true"),
+        example: "",
+        doc: "One log line per HTTP request (target \"access\").",
+    },
+];
+
+fn env_name(path: &str) -> String {
+    let (section, key) = path.split_once('.').unwrap_or(("", path));
+    format!("PORTCULLIS_{}__{}", section.to_ascii_uppercase(), key.to_ascii_uppercase().replace('.', "__"))
+}
+
+/// A commented TOML file with every key at its default (or a commented example).
+pub fn example_toml() -> String {
+    let mut out = String::from("# Portcullis configuration. Every key is optional; shown at its default.\n");
+    let mut section = "";
+    for key in KEYS {
+        let (sec, name) = key.path.rsplit_once('.').unwrap_or(("", key.path));
+        if sec != section {
+            out.push_str(&format!("\n[{sec}]\n"));
+            section = sec;
+        }
+        out.push_str(&format!("# {} Env: {}\n", key.doc, env_name(key.path)));
+        match key.default {
+            Some(d) => out.push_str(&format!("{name} = {d}\n")),
+            None => out.push_str(&format!("# {name} = {}\n", key.example)),
+        }
+    }
+    out
+}
+
+/// The reference document (`docs/config.md`).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         Generated by `portcullis config docs` from the table in `crates/cli/src/config/reference.rs`;\n\
+         a test fails when this file and the code differ.\n\n\
+         Layers, lowest first: built-in defaults, the file given with `--config FILE` (TOML),\n\
+         environment variables `PORTCULLIS_<SECTION>__<KEY>`, then the flags `--data-dir` and `--listen`.\n\
+         Unknown keys are refused. `portcullis config check FILE` validates a file;\n\
+         `portcullis config example` prints a commented one.\n\n\
+         | key | default | environment | meaning |\n|---|---|---|---|\n",
+    );
+    for key in KEYS {
+        out.push_str(&format!(
+            "| `{}` | {} | `{}` | {} |\n",
+            key.path,
+            key.default.map_or_else(|| "unset".to_owned(), |d| format!("`{d}`")),
+            env_name(key.path),
+            key.doc.replace('|', "\\|"),
+        ));
+    }
+    out
+}

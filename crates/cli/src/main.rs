@@ -1,0 +1,49 @@
+//! The `portcullis` binary: parse flags, load configuration, run one command,
+//! map the outcome to an exit code.
+
+mod app;
+mod cli;
+mod commands;
+mod config;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// How a command ended, beyond success.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Bad flags or configuration: exit 2.
+    #[error("{0}")]
+    Usage(String),
+    /// The command ran and the answer is "no" (e.g. a rejected token): exit 1,
+    /// its output already printed.
+    #[error("rejected")]
+    Rejected,
+    /// Anything else: exit 1 with the message.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Rejected) => ExitCode::from(1),
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests of the `portcullis` binary: real processes, real HTTP on
+//! loopback, real PostgreSQL, SoftHSM2, and independent JOSE implementations.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod config;
+mod interop;
+mod pkcs11;
+mod rejections;
+mod scale_out;
+mod serve;

@@ -1,0 +1,126 @@
+//! `portcullis serve` on the embedded default, over real HTTP.
+
+use serde_json::{Value, json};
+
+use crate::support::Env;
+
+async fn get(url: &str) -> (u16, reqwest::header::HeaderMap, Value) {
+    let r = reqwest::get(url).await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn post_json(url: &str, body: &Value, bearer: Option<&str>) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new().post(url).json(body);
+    if let Some(token) = bearer {
+        req = req.bearer_auth(token);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    (status, headers, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn serves_health_jwks_discovery_and_metrics_with_no_config() {
+    let env = Env::new();
+    let server = env.serve();
+    let (status, _, body) = get(&server.url("/healthz")).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, _, body) = get(&server.url("/readyz")).await;
+    assert_eq!((status, body["checks"]["database"].as_str()), (200, Some("ok")));
+
+    let (status, headers, jwks) = get(&server.url("/.well-known/jwks.json")).await;
+    assert_eq!(status, 200);
+    assert!(headers["cache-control"].to_str().unwrap().contains("max-age=300"));
+    let key = &jwks["keys"][0];
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (key["kty"].as_str(), key["alg"].as_str(), key["use"].as_str()),
+        (Some("RSA"), Some("RS256"), Some("sig"))
+    );
+    assert!(key["kid"].as_str().unwrap().starts_with("base-signing-key-v1-"));
+    assert!(key["n"].is_string() && key["e"].is_string());
+    assert!(key.get("d").is_none() && key.get("p").is_none(), "no private members are published");
+
+    let (status, _, discovery) = get(&server.url("/.well-known/openid-configuration")).await;
+    assert_eq!(status, 200);
+    assert_eq!(discovery["jwks_uri"], server.url("/.well-known/jwks.json"));
+    assert_eq!(discovery["issuer"], server.base);
+
+    let (status, _, metrics) = get(&server.url("/metrics")).await;
+    assert_eq!(status, 200);
+    assert!(metrics.as_str().unwrap().contains("portcullis_http_requests_total"), "{metrics}");
+    assert!(server.terminate().success(), "SIGTERM ends serve cleanly");
+}
+
+#[tokio::test]
+async fn verify_endpoint_accepts_service_tokens_and_rejects_others_with_json_errors() {
+    let env = Env::new();
+    let server = env.serve();
+    let token = env.sign(r#"{"sub":42,"email":"user@example.com","role":"user"}"#);
+    let (status, _, body) = post_json(&server.url("/v1/tokens/verify"), &json!({"token": token}), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["valid"], true);
+    assert_eq!(body["claims"]["sub"], "42");
+    assert_eq!(body["claims"]["iss"], server.base);
+
+    let (status, headers, body) = post_json(&server.url("/v1/tokens/verify"), &json!({"token": "x.y.z"}), None).await;
+    assert_eq!(status, 401);
+    assert_eq!((body["valid"].as_bool(), body["error"].as_str()), (Some(false), Some("malformed")));
+    assert!(body["request_id"].is_string());
+    assert_eq!(headers["x-request-id"].to_str().unwrap(), body["request_id"].as_str().unwrap());
+    assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+
+    let r = reqwest::Client::new()
+        .post(server.url("/v1/tokens/verify"))
+        .header("content-type", "application/json")
+        .header("x-request-id", "trace-me-1")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(r.headers()["x-request-id"], "trace-me-1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["error"].as_str(), body["request_id"].as_str()), (Some("invalid_json"), Some("trace-me-1")));
+
+    let (status, _, body) = get(&server.url("/no/such/route")).await;
+    assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
+    let (status, _, body) = get(&server.url("/v1/tokens/verify")).await;
+    assert_eq!((status, body["error"].as_str()), (405, Some("method_not_allowed")));
+}
+
+#[tokio::test]
+async fn key_rotation_over_http_needs_an_admin_with_2fa_and_keeps_old_tokens_valid() {
+    let env = Env::new();
+    let server = env.serve();
+    let url = server.url("/v1/keys/rotate");
+    let (status, headers, body) = post_json(&url, &json!({}), None).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    assert!(headers.contains_key("www-authenticate"));
+    let user = env.sign(r#"{"sub":"u1","role":"user"}"#);
+    let (status, _, body) = post_json(&url, &json!({}), Some(&user)).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("insufficient_scope")));
+    let admin_no_mfa = env.sign(r#"{"sub":"a1","role":"admin"}"#);
+    let (status, _, body) = post_json(&url, &json!({}), Some(&admin_no_mfa)).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("mfa_enrollment_required")));
+
+    let admin = env.sign(r#"{"sub":"a1","role":"admin","security":{"2fa_verified":true}}"#);
+    let (status, _, body) = post_json(&url, &json!({}), Some(&admin)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 2);
+    let (_, _, jwks) = get(&server.url("/.well-known/jwks.json")).await;
+    let kids: Vec<&str> = jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap()).collect();
+    assert_eq!(kids.len(), 2, "the previous version stays published");
+    assert_eq!(kids[0], body["kid"].as_str().unwrap(), "newest first");
+
+    // A token signed by version 1 still verifies; new tokens use version 2.
+    let (status, _, _) = post_json(&server.url("/v1/tokens/verify"), &json!({"token": user}), None).await;
+    assert_eq!(status, 200);
+    let fresh = env.sign(r#"{"sub":"u2"}"#);
+    let header: Value = serde_json::from_slice(&crate::support::unb64(fresh.split('.').next().unwrap())).unwrap();
+    assert_eq!(header["kid"], body["kid"]);
+}

@@ -1,0 +1,143 @@
+//! The token service: issues access tokens with the active key and verifies
+//! tokens against the published keys — the one verification path shared by the
+//! HTTP endpoint, the CLI and (later) the gateway.
+
+use std::sync::Arc;
+
+use portcullis_jose::{Error as JoseError, ErrorKind as JoseErrorKind, Validation, Verified};
+use serde_json::{Map, Value};
+
+use crate::keys::KeyManager;
+
+/// Token issuing and checking rules from configuration.
+#[derive(Debug, Clone)]
+pub struct TokenConfig {
+    /// `iss` of issued tokens, and the only issuer accepted.
+    pub issuer: String,
+    /// `aud` of issued tokens and the accepted audience; `None` = no `aud`.
+    pub audience: Option<String>,
+    /// Default lifetime (seconds).
+    pub ttl: i64,
+    /// Longest lifetime a caller may ask for (seconds).
+    pub max_ttl: i64,
+    /// Clock-skew allowance for `exp` / `nbf` / `iat` (seconds).
+    pub leeway: u64,
+    /// Tokens longer than this are rejected before parsing.
+    pub max_bytes: usize,
+    /// Claims every accepted token must carry.
+    pub required_claims: Vec<String>,
+    /// Minimum seconds between key reloads caused by an unknown `kid`.
+    pub unknown_kid_reload_interval: i64,
+}
+
+/// Why a token could not be issued.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IssueError {
+    /// The claims or lifetime were unacceptable (caller error).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// There is no active key.
+    #[error("no active signing key")]
+    NoActiveKey,
+    /// The signer failed.
+    #[error("signing failed: {0}")]
+    Signing(#[source] JoseError),
+}
+
+/// Issues and verifies this service's tokens.
+#[derive(Debug)]
+pub struct TokenService {
+    keys: Arc<KeyManager>,
+    config: TokenConfig,
+    validation: Validation,
+}
+
+impl TokenService {
+    /// A service over `keys`.
+    pub fn new(keys: Arc<KeyManager>, config: TokenConfig) -> Self {
+        let validation = Validation {
+            leeway: config.leeway,
+            issuers: vec![config.issuer.clone()],
+            audiences: config.audience.iter().cloned().collect(),
+            required_claims: config.required_claims.clone(),
+            max_bytes: config.max_bytes,
+            ..Validation::default()
+        };
+        TokenService { keys, config, validation }
+    }
+
+    /// The key manager.
+    pub fn keys(&self) -> &Arc<KeyManager> {
+        &self.keys
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TokenConfig {
+        &self.config
+    }
+
+    /// Signs `claims` with the active key. Fills `iss`, `iat`, `exp`, `jti`
+    /// (and `aud` when configured) unless the caller set them; a numeric `sub`
+    /// becomes a string (RFC 7519 §4.1.2).
+    pub fn issue(&self, mut claims: Map<String, Value>, ttl: Option<i64>, now: i64) -> Result<String, IssueError> {
+        let ttl = ttl.unwrap_or(self.config.ttl);
+        if ttl <= 0 || ttl > self.config.max_ttl {
+            return Err(IssueError::InvalidRequest(format!(
+                "ttl must be between 1 and {} seconds (tokens.max_ttl_seconds)",
+                self.config.max_ttl
+            )));
+        }
+        if let Some(Value::Number(n)) = claims.get("sub") {
+            let s = n.to_string();
+            claims.insert("sub".into(), Value::String(s));
+        }
+        claims.entry("iss").or_insert_with(|| Value::String(self.config.issuer.clone()));
+        if let Some(aud) = &self.config.audience {
+            claims.entry("aud").or_insert_with(|| Value::String(aud.clone()));
+        }
+        claims.entry("iat").or_insert_with(|| Value::from(now));
+        claims.entry("exp").or_insert_with(|| Value::from(now.saturating_add(ttl)));
+        if !claims.contains_key("jti") {
+            claims.insert("jti".into(), Value::String(crate::random::token_id().map_err(IssueError::Signing)?));
+        }
+        let snapshot = self.keys.snapshot();
+        let active = snapshot.active.as_ref().ok_or(IssueError::NoActiveKey)?;
+        portcullis_jose::encode(active.key.signer.as_ref(), Some(&active.kid), &Value::Object(claims))
+            .map_err(IssueError::Signing)
+    }
+
+    /// Verifies a token against the published keys and this service's rules.
+    pub async fn verify(&self, token: &str, now: i64) -> Result<Verified, JoseError> {
+        self.verify_with(token, &self.validation, now).await
+    }
+
+    /// Verifies with caller-chosen rules (the CLI's flags) against the same keys.
+    pub async fn verify_with(&self, token: &str, validation: &Validation, now: i64) -> Result<Verified, JoseError> {
+        let snapshot = self.keys.snapshot();
+        let verified = match portcullis_jose::decode(token, &snapshot.keyset, validation, now) {
+            Err(e) if e.kind() == JoseErrorKind::KeyNotFound => {
+                // Another instance may have rotated since our last reload.
+                let reloaded =
+                    self.keys.reload_if_older_than(self.config.unknown_kid_reload_interval, now).await.unwrap_or_else(
+                        |err| {
+                            tracing::warn!(error = %err, "reloading keys for an unknown kid failed");
+                            false
+                        },
+                    );
+                if !reloaded {
+                    return Err(e);
+                }
+                portcullis_jose::decode(token, &self.keys.snapshot().keyset, validation, now)?
+            }
+            other => other?,
+        };
+        let snapshot = self.keys.snapshot();
+        if let Some(kid) = verified.header().kid.as_deref()
+            && !snapshot.is_published(kid, now)
+        {
+            return Err(JoseError::new(JoseErrorKind::KeyNotFound, format!("key {kid:?} is retired")));
+        }
+        Ok(verified)
+    }
+}

@@ -1,0 +1,253 @@
+//! Every HTTP error, once: the stable code and its status side by side.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use portcullis_jose::ErrorKind as JoseErrorKind;
+use serde_json::json;
+
+use crate::middleware::current_request_id;
+
+/// A stable error code. `code()` and `status()` are the one table of
+/// code → HTTP status (ARCHITECTURE rule 4); `ALL` lets a test prove it complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    // Token rejections (PRODUCT §2), all 401.
+    Malformed,
+    TokenTooLarge,
+    UnsupportedAlgorithm,
+    AlgorithmNotAllowed,
+    KeyNotFound,
+    InvalidSignature,
+    Expired,
+    NotYetValid,
+    InvalidIssuer,
+    InvalidAudience,
+    MissingClaim,
+    UnsupportedCriticalHeader,
+    Revoked,
+    Replayed,
+    // Authentication and authorization of API callers.
+    Unauthorized,
+    InvalidToken,
+    InsufficientScope,
+    MfaEnrollmentRequired,
+    // Request shape.
+    InvalidRequest,
+    InvalidJson,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    // Ours.
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// Every code, for completeness tests.
+    pub const ALL: [ErrorCode; 27] = [
+        ErrorCode::Malformed,
+        ErrorCode::TokenTooLarge,
+        ErrorCode::UnsupportedAlgorithm,
+        ErrorCode::AlgorithmNotAllowed,
+        ErrorCode::KeyNotFound,
+        ErrorCode::InvalidSignature,
+        ErrorCode::Expired,
+        ErrorCode::NotYetValid,
+        ErrorCode::InvalidIssuer,
+        ErrorCode::InvalidAudience,
+        ErrorCode::MissingClaim,
+        ErrorCode::UnsupportedCriticalHeader,
+        ErrorCode::Revoked,
+        ErrorCode::Replayed,
+        ErrorCode::Unauthorized,
+        ErrorCode::InvalidToken,
+        ErrorCode::InsufficientScope,
+        ErrorCode::MfaEnrollmentRequired,
+        ErrorCode::InvalidRequest,
+        ErrorCode::InvalidJson,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+    ];
+
+    /// The code string and the status, side by side.
+    pub fn entry(self) -> (&'static str, StatusCode) {
+        use StatusCode as S;
+        match self {
+            ErrorCode::Malformed => ("malformed", S::UNAUTHORIZED),
+            ErrorCode::TokenTooLarge => ("token_too_large", S::UNAUTHORIZED),
+            ErrorCode::UnsupportedAlgorithm => ("unsupported_algorithm", S::UNAUTHORIZED),
+            ErrorCode::AlgorithmNotAllowed => ("algorithm_not_allowed", S::UNAUTHORIZED),
+            ErrorCode::KeyNotFound => ("key_not_found", S::UNAUTHORIZED),
+            ErrorCode::InvalidSignature => ("invalid_signature", S::UNAUTHORIZED),
+            ErrorCode::Expired => ("expired", S::UNAUTHORIZED),
+            ErrorCode::NotYetValid => ("not_yet_valid", S::UNAUTHORIZED),
+            ErrorCode::InvalidIssuer => ("invalid_issuer", S::UNAUTHORIZED),
+            ErrorCode::InvalidAudience => ("invalid_audience", S::UNAUTHORIZED),
+            ErrorCode::MissingClaim => ("missing_claim", S::UNAUTHORIZED),
+            ErrorCode::UnsupportedCriticalHeader => ("unsupported_critical_header", S::UNAUTHORIZED),
+            ErrorCode::Revoked => ("revoked", S::UNAUTHORIZED),
+            ErrorCode::Replayed => ("replayed", S::UNAUTHORIZED),
+            ErrorCode::Unauthorized => ("unauthorized", S::UNAUTHORIZED),
+            ErrorCode::InvalidToken => ("invalid_token", S::UNAUTHORIZED),
+            ErrorCode::InsufficientScope => ("insufficient_scope", S::FORBIDDEN),
+            ErrorCode::MfaEnrollmentRequired => ("mfa_enrollment_required", S::FORBIDDEN),
+            ErrorCode::InvalidRequest => ("invalid_request", S::BAD_REQUEST),
+            ErrorCode::InvalidJson => ("invalid_json", S::BAD_REQUEST),
+            ErrorCode::UnsupportedMediaType => ("unsupported_media_type", S::UNSUPPORTED_MEDIA_TYPE),
+            ErrorCode::PayloadTooLarge => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
+            ErrorCode::NotFound => ("not_found", S::NOT_FOUND),
+            ErrorCode::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),
+            ErrorCode::Conflict => ("conflict", S::CONFLICT),
+            ErrorCode::Unavailable => ("unavailable", S::SERVICE_UNAVAILABLE),
+            ErrorCode::Internal => ("internal_error", S::INTERNAL_SERVER_ERROR),
+        }
+    }
+
+    /// The stable string.
+    pub fn code(self) -> &'static str {
+        self.entry().0
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        self.entry().1
+    }
+
+    /// The code for a token rejection.
+    pub fn from_token_error(kind: JoseErrorKind) -> ErrorCode {
+        match kind {
+            JoseErrorKind::Malformed => ErrorCode::Malformed,
+            JoseErrorKind::TokenTooLarge => ErrorCode::TokenTooLarge,
+            JoseErrorKind::UnsupportedAlgorithm => ErrorCode::UnsupportedAlgorithm,
+            JoseErrorKind::AlgorithmNotAllowed => ErrorCode::AlgorithmNotAllowed,
+            JoseErrorKind::KeyNotFound => ErrorCode::KeyNotFound,
+            JoseErrorKind::InvalidSignature => ErrorCode::InvalidSignature,
+            JoseErrorKind::Expired => ErrorCode::Expired,
+            JoseErrorKind::NotYetValid => ErrorCode::NotYetValid,
+            JoseErrorKind::InvalidIssuer => ErrorCode::InvalidIssuer,
+            JoseErrorKind::InvalidAudience => ErrorCode::InvalidAudience,
+            JoseErrorKind::MissingClaim => ErrorCode::MissingClaim,
+            JoseErrorKind::UnsupportedCriticalHeader => ErrorCode::UnsupportedCriticalHeader,
+            JoseErrorKind::Revoked => ErrorCode::Revoked,
+            JoseErrorKind::Replayed => ErrorCode::Replayed,
+            // Key-material and signer failures are ours, not the caller's.
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// An error response: `{"error", "message", "request_id"}` with the code's
+/// status. Internal causes are logged where they happen, never put in bodies.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    message: String,
+    /// Extra members merged into the body (e.g. `"valid": false`).
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl ApiError {
+    /// An error with a human message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError { code, message: message.into(), extra: None }
+    }
+
+    /// Adds a member to the body.
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.extra.get_or_insert_with(Default::default).insert(key.to_owned(), value);
+        self
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// An internal error: the cause is logged, the caller sees a generic message.
+    pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "{context}");
+        ApiError::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<portcullis_jose::Error> for ApiError {
+    fn from(e: portcullis_jose::Error) -> Self {
+        let code = ErrorCode::from_token_error(e.kind());
+        if code == ErrorCode::Internal {
+            return ApiError::internal("token processing failed", &e);
+        }
+        ApiError::new(code, e.message())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (code, status) = self.code.entry();
+        let mut body = self.extra.unwrap_or_default();
+        body.insert("error".into(), json!(code));
+        body.insert("message".into(), json!(self.message));
+        if let Some(id) = current_request_id() {
+            body.insert("request_id".into(), json!(id));
+        }
+        let mut response = (status, axum::Json(serde_json::Value::Object(body))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750 §3: tell the client how to authenticate; token errors say why.
+            let value = if self.code == ErrorCode::Unauthorized {
+                HeaderValue::from_static("Bearer realm=\"portcullis\"")
+            } else {
+                HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\"")
+            };
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_code_is_unique_and_every_error_status_is_4xx_or_5xx() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.code()), "duplicate code {}", code.code());
+            assert!(code.status().is_client_error() || code.status().is_server_error());
+        }
+    }
+
+    #[test]
+    fn every_token_rejection_maps_to_its_own_stable_code() {
+        use JoseErrorKind as K;
+        for kind in [
+            K::Malformed,
+            K::TokenTooLarge,
+            K::UnsupportedAlgorithm,
+            K::AlgorithmNotAllowed,
+            K::KeyNotFound,
+            K::InvalidSignature,
+            K::Expired,
+            K::NotYetValid,
+            K::InvalidIssuer,
+            K::InvalidAudience,
+            K::MissingClaim,
+            K::UnsupportedCriticalHeader,
+            K::Revoked,
+            K::Replayed,
+        ] {
+            let code = ErrorCode::from_token_error(kind);
+            assert_eq!(code.code(), kind.code());
+            assert_eq!(code.status(), StatusCode::UNAUTHORIZED);
+        }
+        assert_eq!(ErrorCode::from_token_error(K::InvalidKey), ErrorCode::Internal);
+    }
+}

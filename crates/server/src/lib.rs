@@ -1,0 +1,22 @@
+//! Portcullis over HTTP.
+//!
+//! What this crate is for: the axum router of the API (health, metrics, JWK
+//! Set, discovery, token verification, key rotation), the middleware every
+//! request passes (request id, metrics), the mapping of every error to one JSON
+//! shape, and serving with graceful shutdown. What it is not for: domain rules
+//! (core) or configuration parsing (cli).
+
+mod auth;
+mod error;
+mod extract;
+mod metrics;
+mod middleware;
+mod routes;
+mod serve;
+mod state;
+
+pub use error::{ApiError, ErrorCode};
+pub use metrics::Metrics;
+pub use routes::router;
+pub use serve::serve;
+pub use state::{AppState, ServerConfig};

@@ -1,0 +1,94 @@
+//! Prometheus metrics, held in the app state (no global registry, so two
+//! servers can live in one process — ARCHITECTURE rule 8).
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs .. ~3.3 s, doubling.
+    Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.00005, 2.0, 17))
+}
+
+/// The service's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    verifications: Family<ResultLabels, Counter>,
+    published_keys: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric registered.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("portcullis");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let verifications = Family::<ResultLabels, Counter>::default();
+        let published_keys = Gauge::default();
+        registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
+        registry.register(
+            "token_verifications",
+            "Token verifications by result (ok or error code)",
+            verifications.clone(),
+        );
+        registry.register("signing_keys_published", "Signing key versions currently published", published_keys.clone());
+        Metrics { registry, requests, latency, verifications, published_keys }
+    }
+
+    /// Counts and times one HTTP exchange.
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels { method: method.to_owned(), route: route.to_owned(), status })
+            .inc();
+        self.latency.get_or_create(&RouteLabels { route: route.to_owned() }).observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one verification outcome.
+    pub fn observe_verification(&self, result: &str) {
+        self.verifications.get_or_create(&ResultLabels { result: result.to_owned() }).inc();
+    }
+
+    /// Sets the number of published key versions.
+    pub fn set_published_keys(&self, n: usize) {
+        self.published_keys.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> Result<String, std::fmt::Error> {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}

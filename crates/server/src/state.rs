@@ -1,0 +1,72 @@
+//! What handlers share.
+
+use std::sync::Arc;
+
+use portcullis_core::clock::Clock;
+use portcullis_core::tokens::TokenService;
+use portcullis_store::Store;
+
+use crate::metrics::Metrics;
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The public base URL (issuer, discovery links), without a trailing slash.
+    pub public_url: String,
+    /// `Cache-Control: max-age` of the JWK Set (seconds).
+    pub jwks_max_age: u64,
+    /// Admin routes require a token with `security.2fa_verified: true`.
+    pub require_2fa_for_admins: bool,
+    /// Log one line per request.
+    pub access_log: bool,
+}
+
+struct Inner {
+    config: ServerConfig,
+    tokens: Arc<TokenService>,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+}
+
+/// The state every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("config", &self.0.config).finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(config: ServerConfig, tokens: Arc<TokenService>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        AppState(Arc::new(Inner { config, tokens, store, clock, metrics: Metrics::new() }))
+    }
+
+    /// HTTP settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.0.config
+    }
+
+    /// The token service.
+    pub fn tokens(&self) -> &Arc<TokenService> {
+        &self.0.tokens
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.0.store
+    }
+
+    /// The current time, read once per use.
+    pub fn now(&self) -> i64 {
+        self.0.clock.now()
+    }
+
+    /// The metrics registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+}
