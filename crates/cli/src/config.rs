@@ -232,7 +232,7 @@ fn env_provider(env: &[(String, String)]) -> Serialized<figment::value::Dict> {
         let parsed = value.parse::<figment::value::Value>().unwrap_or_else(|_| value.clone().into());
         insert_path(&mut dict, &path, parsed);
     }
-    Serialized::globals(dict)
+    Serialized::defaults(dict)
 }
 
 fn insert_path(dict: &mut figment::value::Dict, path: &str, value: figment::value::Value) {
@@ -264,6 +264,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub public_url: String,
+    /// `server.public_url` was not set: serve may replace it with the bound address.
+    pub public_url_derived: bool,
     pub shutdown_grace_seconds: u64,
     pub database_url: String,
     pub database_max_connections: u32,
@@ -274,6 +276,8 @@ pub struct Config {
     pub rotate_after_seconds: Option<i64>,
     pub key_refresh_interval_seconds: u64,
     pub issuer: String,
+    /// `tokens.issuer` was not set: it follows `public_url`.
+    pub issuer_derived: bool,
     pub audience: Option<String>,
     pub ttl_seconds: i64,
     pub max_ttl_seconds: i64,
@@ -290,6 +294,17 @@ pub struct Config {
 }
 
 impl Config {
+    /// With `--listen …:0` and no `server.public_url`, the URL (and a derived
+    /// issuer) can only be known once the port is bound.
+    pub fn adopt_bound_address(&mut self, bound: SocketAddr) {
+        if self.public_url_derived && self.listen.port() == 0 {
+            self.public_url = format!("http://{bound}");
+            if self.issuer_derived {
+                self.issuer = self.public_url.clone();
+            }
+        }
+    }
+
     /// The key path of the master key file.
     pub fn master_key_path(&self) -> PathBuf {
         self.data_dir.join("master.key")
@@ -403,7 +418,9 @@ impl RawConfig {
         Ok(Config {
             listen,
             data_dir: self.server.data_dir,
+            issuer_derived: self.tokens.issuer.is_none(),
             issuer: self.tokens.issuer.unwrap_or_else(|| public_url.clone()),
+            public_url_derived: self.server.public_url.is_none(),
             public_url,
             shutdown_grace_seconds: self.server.shutdown_grace_seconds,
             database_url,

@@ -115,11 +115,11 @@ impl TokenService {
     /// Verifies with caller-chosen rules (the CLI's flags) against the same keys.
     pub async fn verify_with(&self, token: &str, validation: &Validation, now: i64) -> Result<Verified, JoseError> {
         let snapshot = self.keys.snapshot();
-        let verified = match portcullis_jose::decode(token, &snapshot.keyset, validation, now) {
+        match portcullis_jose::decode(token, &snapshot.keyset_at(now), validation, now) {
             Err(e) if e.kind() == JoseErrorKind::KeyNotFound => {
                 // Another instance may have rotated since our last reload.
                 let reloaded =
-                    self.keys.reload_if_older_than(self.config.unknown_kid_reload_interval, now).await.unwrap_or_else(
+                    self.keys.reload_on_unknown_kid(self.config.unknown_kid_reload_interval, now).await.unwrap_or_else(
                         |err| {
                             tracing::warn!(error = %err, "reloading keys for an unknown kid failed");
                             false
@@ -128,16 +128,9 @@ impl TokenService {
                 if !reloaded {
                     return Err(e);
                 }
-                portcullis_jose::decode(token, &self.keys.snapshot().keyset, validation, now)?
+                portcullis_jose::decode(token, &self.keys.snapshot().keyset_at(now), validation, now)
             }
-            other => other?,
-        };
-        let snapshot = self.keys.snapshot();
-        if let Some(kid) = verified.header().kid.as_deref()
-            && !snapshot.is_published(kid, now)
-        {
-            return Err(JoseError::new(JoseErrorKind::KeyNotFound, format!("key {kid:?} is retired")));
+            other => other,
         }
-        Ok(verified)
     }
 }

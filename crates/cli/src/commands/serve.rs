@@ -17,7 +17,12 @@ pub fn init_logging(level: &str, json: bool) -> Result<(), Failure> {
     result.map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))
 }
 
-pub async fn run(config: Config) -> Result<(), Failure> {
+pub async fn run(mut config: Config) -> Result<(), Failure> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("server.listen: cannot listen on {}", config.listen))?;
+    let local = listener.local_addr().context("reading the bound address")?;
+    config.adopt_bound_address(local);
     let services = crate::app::open(&config).await?;
     let keys = services.tokens.keys().clone();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
@@ -37,10 +42,6 @@ pub async fn run(config: Config) -> Result<(), Failure> {
         services.store.clone(),
         services.clock.clone(),
     );
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("server.listen: cannot listen on {}", config.listen))?;
-    let local = listener.local_addr().context("reading the bound address")?;
     let active = keys.snapshot().active.as_ref().map(|a| a.kid.clone()).unwrap_or_default();
     tracing::info!(
         address = %local,

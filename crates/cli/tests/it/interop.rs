@@ -6,26 +6,32 @@ use serde_json::json;
 use crate::support::{Env, now, python, unb64, verify};
 
 /// PyJWT verifies a token with the key file Portcullis generated.
-const PY_VERIFY: &str = "import sys, json, jwt, base64\n\
-from cryptography.hazmat.primitives import serialization\n\
-alg, path, token = sys.argv[1], sys.argv[2], sys.argv[3]\n\
-text = open(path).read()\n\
-if alg.startswith('HS'):\n\
-    k = json.loads(text)['k']; key = base64.urlsafe_b64decode(k + '=' * (-len(k) % 4))\n\
-else:\n\
-    key = serialization.load_pem_private_key(text.encode(), None).public_key()\n\
-print(json.dumps(jwt.decode(token, key, algorithms=[alg], options={'verify_aud': False})))";
+const PY_VERIFY: &str = r#"
+import sys, json, jwt, base64
+from cryptography.hazmat.primitives import serialization
+alg, path, token = sys.argv[1], sys.argv[2], sys.argv[3]
+text = open(path).read()
+if alg.startswith('HS'):
+    k = json.loads(text)['k']
+    key = base64.urlsafe_b64decode(k + '=' * (-len(k) % 4))
+else:
+    key = serialization.load_pem_private_key(text.encode(), None).public_key()
+print(json.dumps(jwt.decode(token, key, algorithms=[alg], options={'verify_aud': False})))
+"#;
 
 /// PyJWT signs claims with the key file Portcullis generated.
-const PY_SIGN: &str = "import sys, json, jwt, base64\n\
-from cryptography.hazmat.primitives import serialization\n\
-alg, path, claims = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])\n\
-text = open(path).read()\n\
-if alg.startswith('HS'):\n\
-    k = json.loads(text)['k']; key = base64.urlsafe_b64decode(k + '=' * (-len(k) % 4))\n\
-else:\n\
-    key = serialization.load_pem_private_key(text.encode(), None)\n\
-print(jwt.encode(claims, key, algorithm=alg))";
+const PY_SIGN: &str = r#"
+import sys, json, jwt, base64
+from cryptography.hazmat.primitives import serialization
+alg, path, claims = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+text = open(path).read()
+if alg.startswith('HS'):
+    k = json.loads(text)['k']
+    key = base64.urlsafe_b64decode(k + '=' * (-len(k) % 4))
+else:
+    key = serialization.load_pem_private_key(text.encode(), None)
+print(jwt.encode(claims, key, algorithm=alg))
+"#;
 
 fn round_trip(alg: &str) {
     let env = Env::new();

@@ -15,7 +15,7 @@ fn instance(url: &str) -> Env {
         .var("PORTCULLIS_DATABASE__URL", url)
         .var("PORTCULLIS_SECRETS__MASTER_KEY", MASTER_KEY)
         .var("PORTCULLIS_KEYS__REFRESH_INTERVAL_SECONDS", "1")
-        .var("PORTCULLIS_TOKENS__ISSUER", "https://auth.example.test")
+        .var("PORTCULLIS_TOKENS__TTL_SECONDS", "60")
         .var("PORTCULLIS_TOKENS__MAX_TTL_SECONDS", "120")
 }
 

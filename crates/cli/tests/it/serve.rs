@@ -48,7 +48,7 @@ async fn serves_health_jwks_discovery_and_metrics_with_no_config() {
     let (status, _, discovery) = get(&server.url("/.well-known/openid-configuration")).await;
     assert_eq!(status, 200);
     assert_eq!(discovery["jwks_uri"], server.url("/.well-known/jwks.json"));
-    assert_eq!(discovery["issuer"], server.base);
+    assert_eq!(discovery["issuer"], crate::support::ISSUER);
 
     let (status, _, metrics) = get(&server.url("/metrics")).await;
     assert_eq!(status, 200);
@@ -65,7 +65,7 @@ async fn verify_endpoint_accepts_service_tokens_and_rejects_others_with_json_err
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["valid"], true);
     assert_eq!(body["claims"]["sub"], "42");
-    assert_eq!(body["claims"]["iss"], server.base);
+    assert_eq!(body["claims"]["iss"], crate::support::ISSUER);
 
     let (status, headers, body) = post_json(&server.url("/v1/tokens/verify"), &json!({"token": "x.y.z"}), None).await;
     assert_eq!(status, 401);

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_portcullis");
 
+/// The issuer every test instance uses, so CLI-signed tokens match a server on any port.
+pub const ISSUER: &str = "https://portcullis.test";
+
 /// A data directory and environment for one test.
 pub struct Env {
     pub dir: tempfile::TempDir,
@@ -15,7 +18,7 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { dir: tempfile::tempdir().unwrap(), vars: Vec::new() }
+        Env { dir: tempfile::tempdir().unwrap(), vars: vec![("PORTCULLIS_TOKENS__ISSUER".into(), ISSUER.into())] }
     }
 
     pub fn var(mut self, k: &str, v: &str) -> Env {

@@ -43,6 +43,17 @@ pub struct KeySnapshot {
 }
 
 impl KeySnapshot {
+    /// The keys that verify at `now`: the snapshot's set, minus versions whose
+    /// grace window ended since it was built (rare: between a retirement and the
+    /// next reload, or when verifying "as of" a later time).
+    pub fn keyset_at(&self, now: i64) -> std::borrow::Cow<'_, KeySet> {
+        let expired = |k: &VerifyingKey| k.kid().is_some_and(|kid| !self.is_published(kid, now));
+        if !self.keyset.keys().iter().any(expired) {
+            return std::borrow::Cow::Borrowed(&self.keyset);
+        }
+        std::borrow::Cow::Owned(KeySet::new(self.keyset.keys().iter().filter(|k| !expired(k)).cloned().collect()))
+    }
+
     /// True when `kid` is published at `now`.
     pub fn is_published(&self, kid: &str, now: i64) -> bool {
         matches!(self.retire_at.get(kid), Some(None)) || matches!(self.retire_at.get(kid), Some(Some(t)) if *t > now)
@@ -67,7 +78,8 @@ pub struct KeyManager {
     provider: Arc<dyn KeyProvider>,
     config: KeyConfig,
     snapshot: ArcSwap<KeySnapshot>,
-    last_reload: AtomicI64,
+    /// When a reload was last caused by an unknown `kid` (not by the schedule).
+    last_on_demand_reload: AtomicI64,
     reload_lock: tokio::sync::Mutex<()>,
 }
 
@@ -91,7 +103,7 @@ impl KeyManager {
                 jwks: JwkSet::default(),
                 versions: Vec::new(),
             }),
-            last_reload: AtomicI64::new(i64::MIN),
+            last_on_demand_reload: AtomicI64::new(i64::MIN),
             reload_lock: tokio::sync::Mutex::new(()),
         });
         manager.ensure_active(now).await?;
@@ -197,12 +209,14 @@ impl KeyManager {
         }
     }
 
-    /// Reloads when the last reload is at least `min_interval` seconds old.
-    /// Used when a token names a `kid` this instance does not know yet (another
-    /// instance may have rotated); the interval bounds the database traffic a
-    /// flood of random `kid`s can cause.
-    pub async fn reload_if_older_than(&self, min_interval: i64, now: i64) -> Result<bool, KeyError> {
-        if now.saturating_sub(self.last_reload.load(Ordering::Acquire)) < min_interval {
+    /// Reloads because a token names a `kid` this instance does not know (another
+    /// instance may have just rotated), at most once per `min_interval` seconds:
+    /// the interval bounds the database traffic a flood of random `kid`s can cause.
+    pub async fn reload_on_unknown_kid(&self, min_interval: i64, now: i64) -> Result<bool, KeyError> {
+        let last = self.last_on_demand_reload.load(Ordering::Acquire);
+        if now.saturating_sub(last) < min_interval
+            || self.last_on_demand_reload.compare_exchange(last, now, Ordering::AcqRel, Ordering::Acquire).is_err()
+        {
             return Ok(false);
         }
         self.reload(now).await?;
@@ -212,7 +226,6 @@ impl KeyManager {
     /// Re-reads the versions from the store and swaps in a new snapshot.
     pub async fn reload(&self, now: i64) -> Result<(), KeyError> {
         let _guard = self.reload_lock.lock().await;
-        self.last_reload.store(now, Ordering::Release);
         let versions = self
             .store
             .key_versions(&self.config.keyring, &self.config.key_name)
