@@ -1,5 +1,6 @@
 //! Wiring: backends chosen once from configuration (ARCHITECTURE rule 8).
 
+use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
@@ -24,8 +25,12 @@ pub struct Services {
 
 /// Connects and migrates the database.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir)
+    if config.database_url.starts_with("sqlite:") && !config.data_dir.exists() {
+        // The data directory holds the master key: owner only.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)
             .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     }
     let options = ConnectOptions { max_connections: config.database_max_connections, ..ConnectOptions::default() };
@@ -113,7 +118,13 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         key_name: config.key_name.clone(),
         algorithm: config.algorithm,
         rotate_after: config.rotate_after_seconds,
-        grace: config.max_ttl_seconds.saturating_add(i64::try_from(config.leeway_seconds).unwrap_or(i64::MAX)),
+        // Every token a version signed must expire before the version stops
+        // verifying: the longest lifetime, the leeway, and the time other
+        // instances may keep signing with it before their next reload.
+        grace: config
+            .max_ttl_seconds
+            .saturating_add(i64::try_from(config.leeway_seconds).unwrap_or(i64::MAX))
+            .saturating_add(i64::try_from(config.key_refresh_interval_seconds).unwrap_or(i64::MAX)),
     };
     let keys = KeyManager::open(store.clone(), provider, key_config, clock.now()).await.context("signing keys")?;
     let tokens = Arc::new(TokenService::new(keys, token_config(config)));

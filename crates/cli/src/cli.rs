@@ -85,7 +85,8 @@ pub enum KeysCommand {
 pub enum TokenCommand {
     /// Sign a token (prints the compact token alone on one line).
     Sign {
-        /// Claims as a JSON object; iss, iat, exp and jti are added unless present.
+        /// Claims as a JSON object. With the service's key, iss, iat, exp (from --ttl) and aud are
+        /// set by the service; with --key, iat, exp and jti are added unless present.
         #[arg(long)]
         claims: String,
         /// Lifetime in seconds (default tokens.ttl_seconds).
@@ -99,6 +100,7 @@ pub enum TokenCommand {
         alg: Option<String>,
     },
     /// Verify a token; prints its claims (exit 0) or why it was rejected (exit 1).
+    /// Without --jwks or --key, the service's own keys and rules (issuer, audience) apply.
     Verify(VerifyArgs),
     /// Show a token's header and claims WITHOUT verifying anything.
     Decode {
@@ -124,10 +126,10 @@ pub struct VerifyArgs {
     /// Required audience.
     #[arg(long)]
     pub aud: Option<String>,
-    /// Clock-skew allowance in seconds.
-    #[arg(long, default_value_t = 60)]
-    pub leeway: u64,
-    /// A claim that must be present (repeatable).
+    /// Clock-skew allowance in seconds (default 60, or tokens.leeway_seconds for the service's keys).
+    #[arg(long)]
+    pub leeway: Option<u64>,
+    /// A claim that must be present, in addition to exp (repeatable).
     #[arg(long = "require", value_name = "CLAIM")]
     pub require: Vec<String>,
     /// Verify as of this Unix time instead of now.

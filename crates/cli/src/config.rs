@@ -206,7 +206,7 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: &Overrides
     if let Some(listen) = &overrides.listen {
         figment = figment.merge(Serialized::default("server.listen", listen));
     }
-    figment.extract::<RawConfig>().map_err(|errors| ConfigError {
+    figment.extract_lossy::<RawConfig>().map_err(|errors| ConfigError {
         problems: errors
             .into_iter()
             .map(|e| {
@@ -229,7 +229,14 @@ fn env_provider(env: &[(String, String)]) -> Serialized<figment::value::Dict> {
             continue;
         }
         let path = rest.to_ascii_lowercase().replace("__", ".");
-        let parsed = value.parse::<figment::value::Value>().unwrap_or_else(|_| value.clone().into());
+        // Values stay strings (a numeric PIN must not become a number, nor show
+        // up in a type error); `extract_lossy` turns them into numbers and
+        // booleans where a key wants one. Only arrays are parsed here.
+        let parsed = if value.trim_start().starts_with('[') {
+            value.parse::<figment::value::Value>().unwrap_or_else(|_| value.clone().into())
+        } else {
+            value.clone().into()
+        };
         insert_path(&mut dict, &path, parsed);
     }
     Serialized::defaults(dict)

@@ -86,9 +86,14 @@ impl RemoteJwks {
             }
             _ => return Err(url_error("must be an https:// URL")),
         }
+        if config.min_refresh_interval < 0 || config.max_cache < config.min_refresh_interval {
+            return Err(url_error("min_refresh_interval must be between 0 and max_cache"));
+        }
         let client = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::limited(3))
+            // A redirect must not downgrade to plain http.
+            .https_only(!config.danger_allow_http)
             .build()
             .map_err(|e| url_error(&e.to_string()))?;
         Ok(RemoteJwks {
@@ -178,8 +183,11 @@ impl RemoteJwks {
             .and_then(cache_max_age)
             .unwrap_or(self.config.default_max_age)
             .clamp(self.config.min_refresh_interval, self.config.max_cache);
-        let body = response.bytes().await.map_err(|e| fail(e.to_string()))?;
-        let set: JwkSet = serde_json::from_slice(&body).map_err(|e| fail(format!("not a JWK Set: {e}")))?;
+        let body = read_limited(response, MAX_JWKS_BYTES).await.map_err(fail)?;
+        let mut set: JwkSet = serde_json::from_slice(&body).map_err(|e| fail(format!("not a JWK Set: {e}")))?;
+        // A published set cannot hold a shared secret: an `oct` member would let
+        // anyone who reads the set forge tokens, so it is never trusted.
+        set.keys.retain(|k| k.kty != "oct");
         let (keys, skipped) = KeySet::from_jwk_set(&set);
         for e in skipped {
             tracing::debug!(url = %self.config.url, error = %e, "skipped a key in a remote JWK Set");
@@ -214,6 +222,23 @@ impl RemoteJwks {
             }
         }
     }
+}
+
+/// The largest JWK Set accepted (real ones are a few KiB).
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
+
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(format!("the JWK Set is larger than {limit} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the JWK Set is larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// `max-age` from a Cache-Control value; `no-store` / `no-cache` mean 0.

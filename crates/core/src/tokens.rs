@@ -77,9 +77,15 @@ impl TokenService {
         &self.config
     }
 
-    /// Signs `claims` with the active key. Fills `iss`, `iat`, `exp`, `jti`
-    /// (and `aud` when configured) unless the caller set them; a numeric `sub`
-    /// becomes a string (RFC 7519 §4.1.2).
+    /// The rules `verify` applies, for callers that adjust them (the CLI's flags).
+    pub fn validation(&self) -> &Validation {
+        &self.validation
+    }
+
+    /// Signs `claims` with the active key. The service sets `iss`, `iat`, `exp`
+    /// (from `ttl`, at most `tokens.max_ttl_seconds`, so every token expires
+    /// inside its key's grace window), `aud` when configured, and `jti` unless
+    /// given; a caller naming those claims is refused.
     pub fn issue(&self, mut claims: Map<String, Value>, ttl: Option<i64>, now: i64) -> Result<String, IssueError> {
         let ttl = ttl.unwrap_or(self.config.ttl);
         if ttl <= 0 || ttl > self.config.max_ttl {
@@ -88,19 +94,18 @@ impl TokenService {
                 self.config.max_ttl
             )));
         }
-        if let Some(Value::Number(n)) = claims.get("sub") {
-            let s = n.to_string();
-            claims.insert("sub".into(), Value::String(s));
+        let mut reserved = vec!["iss", "iat", "exp", "nbf"];
+        if self.config.audience.is_some() {
+            reserved.push("aud");
         }
-        claims.entry("iss").or_insert_with(|| Value::String(self.config.issuer.clone()));
+        if let Some(name) = reserved.into_iter().find(|c| claims.contains_key(*c)) {
+            return Err(IssueError::InvalidRequest(format!("the {name} claim is set by the service (use the ttl)")));
+        }
+        claims.insert("iss".into(), Value::String(self.config.issuer.clone()));
         if let Some(aud) = &self.config.audience {
-            claims.entry("aud").or_insert_with(|| Value::String(aud.clone()));
+            claims.insert("aud".into(), Value::String(aud.clone()));
         }
-        claims.entry("iat").or_insert_with(|| Value::from(now));
-        claims.entry("exp").or_insert_with(|| Value::from(now.saturating_add(ttl)));
-        if !claims.contains_key("jti") {
-            claims.insert("jti".into(), Value::String(crate::random::token_id().map_err(IssueError::Signing)?));
-        }
+        fill_standard_claims(&mut claims, now, ttl).map_err(IssueError::Signing)?;
         let snapshot = self.keys.snapshot();
         let active = snapshot.active.as_ref().ok_or(IssueError::NoActiveKey)?;
         portcullis_jose::encode(active.key.signer.as_ref(), Some(&active.kid), &Value::Object(claims))
@@ -133,4 +138,20 @@ impl TokenService {
             other => other,
         }
     }
+}
+
+/// Fills what every access token carries, keeping what the caller set: `sub`
+/// as a string (RFC 7519 §4.1.2, even for numeric ids), `iat`, `exp` and a
+/// random `jti`.
+pub fn fill_standard_claims(claims: &mut Map<String, Value>, now: i64, ttl: i64) -> Result<(), JoseError> {
+    if let Some(Value::Number(n)) = claims.get("sub") {
+        let s = n.to_string();
+        claims.insert("sub".into(), Value::String(s));
+    }
+    claims.entry("iat").or_insert_with(|| Value::from(now));
+    claims.entry("exp").or_insert_with(|| Value::from(now.saturating_add(ttl)));
+    if !claims.contains_key("jti") {
+        claims.insert("jti".into(), Value::String(crate::random::token_id()?));
+    }
+    Ok(())
 }

@@ -41,22 +41,38 @@ fn generate_request_id() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
+/// The method as a metrics label: the standard ones, else "OTHER" (a client
+/// inventing methods must not create unbounded series).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method as M;
+    match *method {
+        M::GET => "GET",
+        M::POST => "POST",
+        M::PUT => "PUT",
+        M::PATCH => "PATCH",
+        M::DELETE => "DELETE",
+        M::HEAD => "HEAD",
+        M::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    }
+}
+
 /// Request id, metrics and access log in one layer (one task-local scope, one timer).
 pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = accept_request_id(request.headers().get(&X_REQUEST_ID)).unwrap_or_else(generate_request_id);
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let route =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics().observe_request(method.as_str(), &route, status, elapsed);
+    state.metrics().observe_request(method, &route, status, elapsed);
     if state.config().access_log {
         tracing::info!(
             target: "access",
             request_id = %id,
-            method = %method,
+            method,
             route = %route,
             status,
             micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),

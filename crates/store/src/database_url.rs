@@ -36,44 +36,34 @@ impl Scheme {
 /// Works on the text rather than a parsed URL so that even a URL the driver
 /// would reject never leaks its password.
 pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
-    };
-    let mut out = redact_userinfo(base);
-    if let Some(query) = query {
-        out.push('?');
-        let params: Vec<String> = query
-            .split('&')
-            .map(|param| match param.split_once('=') {
-                Some((key, _)) if key.to_ascii_lowercase().contains("password") => {
-                    format!("{key}=***")
-                }
-                _ => param.to_owned(),
-            })
-            .collect();
-        out.push_str(&params.join("&"));
-    }
-    out
+    // Userinfo first, over the whole URL: a password may contain `?`, `#` or `/`.
+    let url = redact_userinfo(url);
+    let Some((base, query)) = url.split_once('?') else { return url };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((key, _)) if key.to_ascii_lowercase().contains("password") => format!("{key}=***"),
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
 
+/// Hides everything between the user name and the last `@`; when in doubt it
+/// hides too much, never too little.
 fn redact_userinfo(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };
-    let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
-    let authority_len = rest.find(['/', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_len];
-    // The userinfo ends at the last `@` of the authority (a password may contain `@`).
-    let Some(at) = authority.rfind('@') else {
+    let start = scheme_end + 3;
+    let Some(at) = url[start..].rfind('@') else {
         return url.to_owned();
     };
-    let userinfo = &authority[..at];
+    let userinfo = &url[start..start + at];
     let Some(colon) = userinfo.find(':') else {
         return url.to_owned();
     };
-    format!("{}{}:***{}", &url[..authority_start], &userinfo[..colon], &url[authority_start + at..])
+    format!("{}{}:***{}", &url[..start], &userinfo[..colon], &url[start + at..])
 }
 
 #[cfg(test)]
@@ -108,8 +98,9 @@ mod tests {
         assert_eq!(redact_url("postgres://h/db"), "postgres://h/db");
         assert_eq!(redact_url("sqlite://data/p.db"), "sqlite://data/p.db");
         assert_eq!(redact_url("sqlite:p.db"), "sqlite:p.db");
-        // An `@` after the authority is not userinfo.
-        assert_eq!(redact_url("postgres://h/db?opt=a:b@c"), "postgres://h/db?opt=a:b@c");
+        // Passwords with URL delimiters are hidden too; when unsure, more is hidden.
+        assert_eq!(redact_url("postgres://u:p?w/d#x@h/db"), "postgres://u:***@h/db");
+        assert!(!redact_url("postgres://h/db?opt=a:secret@c").contains("secret"));
         assert_eq!(
             redact_url("postgres://u@h/db?sslmode=require&password=secret"),
             "postgres://u@h/db?sslmode=require&password=***"

@@ -1,13 +1,15 @@
 //! `portcullis master-key rotate`.
 
 use anyhow::Context;
+use portcullis_core::master_key::MasterKeyring;
 
 use crate::Failure;
 use crate::cli::{Args, MasterKeyCommand};
 
 /// Re-seals every secret under a new master key. Crash-safe: the file holds
-/// both keys until every blob is re-sealed, so a rerun finishes the job.
-/// Run it with the service stopped (running instances keep the old key in memory).
+/// both keys until every blob is re-sealed, so a rerun finishes the job; a lock
+/// file keeps two rotations from dropping each other's keys. Run it with the
+/// service stopped (running instances keep the old key in memory).
 pub async fn run(cmd: &MasterKeyCommand, args: &Args) -> Result<(), Failure> {
     let MasterKeyCommand::Rotate = cmd;
     let config = super::load_config(args)?;
@@ -16,28 +18,60 @@ pub async fn run(cmd: &MasterKeyCommand, args: &Args) -> Result<(), Failure> {
             "secrets.master_key is configured: rotate it where it is kept; `master-key rotate` manages the data-directory key file".into(),
         ));
     }
-    let store = crate::app::open_store(&config).await?;
     let path = config.master_key_path();
-    let old = crate::app::open_master_key(&config)?;
+    let lock_path = path.with_extension("key.lock");
+    let _lock = LockFile::acquire(&lock_path)?;
+    let old = MasterKeyring::load(&path).context("the master key file")?;
+    let store = crate::app::open_store(&config).await?;
     let ring = old.rotated().context("generating the new master key")?;
     ring.write_file(&path).context("writing the master key file")?;
     let mut resealed = 0usize;
     for version in store.sealed_key_versions().await.context("listing sealed keys")? {
         let Some(blob) = version.sealed_material.as_deref() else { continue };
-        if !ring.needs_reseal(blob) {
-            continue;
+        if let Some(sealed) =
+            ring.reseal(blob, version.kid.as_bytes()).with_context(|| format!("key {}", version.kid))?
+        {
+            store
+                .reseal_key_version(&version.kid, &sealed)
+                .await
+                .with_context(|| format!("storing key {}", version.kid))?;
+            resealed += 1;
         }
-        let plain = ring.open(blob, version.kid.as_bytes()).with_context(|| format!("opening key {}", version.kid))?;
-        let sealed =
-            ring.seal(&plain, version.kid.as_bytes()).with_context(|| format!("sealing key {}", version.kid))?;
-        store
-            .reseal_key_version(&version.kid, &sealed)
-            .await
-            .with_context(|| format!("storing key {}", version.kid))?;
-        resealed += 1;
+    }
+    // Only drop the old keys once nothing needs them (a version sealed by a
+    // running instance meanwhile would otherwise be lost).
+    for version in store.sealed_key_versions().await.context("listing sealed keys")? {
+        if version.sealed_material.as_deref().is_some_and(|blob| ring.needs_reseal(blob)) {
+            return Err(Failure::Other(anyhow::anyhow!(
+                "key {} was sealed under the old master key during rotation; stop every instance and run again",
+                version.kid
+            )));
+        }
     }
     store.set_meta("master_key_id", ring.current().id()).await.context("recording the master key id")?;
     ring.without_previous().write_file(&path).context("writing the master key file")?;
     eprintln!("master key rotated to {}; re-sealed {resealed} key(s)", ring.current().id());
     Ok(())
+}
+
+/// An exclusive lock held by creating a file; removed on drop.
+struct LockFile(std::path::PathBuf);
+
+impl LockFile {
+    fn acquire(path: &std::path::Path) -> Result<LockFile, Failure> {
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(_) => Ok(LockFile(path.to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(Failure::Other(anyhow::anyhow!(
+                "another master-key rotation holds {}; if none is running (a crash), remove the file and run again",
+                path.display()
+            ))),
+            Err(e) => Err(Failure::Other(anyhow::Error::new(e).context(format!("creating {}", path.display())))),
+        }
+    }
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

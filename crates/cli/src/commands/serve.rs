@@ -12,7 +12,10 @@ use crate::config::Config;
 pub fn init_logging(level: &str, json: bool) -> Result<(), Failure> {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).map_err(|e| Failure::Usage(format!("log.level: {e}")))?;
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = if json { builder.json().try_init() } else { builder.try_init() };
     result.map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::remote_jwks::{RemoteJwks, RemoteJwksConfig};
+use portcullis_core::tokens::IssueError;
 use portcullis_jose::{Algorithm, Jwk, JwkSet, KeySet, Validation, VerifyingKey};
 use serde_json::{Map, Value, json};
 
@@ -46,28 +47,19 @@ async fn sign(
             let alg = alg.map(parse_alg).transpose()?;
             let signing = portcullis_core::keys::read_signing_key(path, alg).await.map_err(|e| usage("--key", e))?;
             let kid = jwk_kid(path);
-            let now = SystemClock.now();
             let mut claims = claims;
-            if let Some(Value::Number(n)) = claims.get("sub") {
-                let s = n.to_string();
-                claims.insert("sub".into(), Value::String(s));
-            }
-            claims.entry("iat").or_insert_with(|| json!(now));
-            claims.entry("exp").or_insert_with(|| json!(now.saturating_add(ttl.unwrap_or(3600))));
-            if !claims.contains_key("jti") {
-                let jti = portcullis_core::random::token_id().map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
-                claims.insert("jti".into(), json!(jti));
-            }
+            portcullis_core::tokens::fill_standard_claims(&mut claims, SystemClock.now(), ttl.unwrap_or(3600))
+                .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
             portcullis_jose::encode(&signing, kid.as_deref(), &Value::Object(claims))
                 .map_err(|e| Failure::Other(anyhow::anyhow!("signing: {e}")))?
         }
         None => {
             let config = super::load_config(args)?;
             let services = crate::app::open(&config).await?;
-            services
-                .tokens
-                .issue(claims, ttl, services.clock.now())
-                .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?
+            services.tokens.issue(claims, ttl, services.clock.now()).map_err(|e| match e {
+                IssueError::InvalidRequest(m) => Failure::Usage(m),
+                other => Failure::Other(anyhow::anyhow!("{other}")),
+            })?
         }
     };
     print(&format!("{token}\n"))
@@ -93,13 +85,27 @@ async fn verify(args: &Args, v: &VerifyArgs) -> Result<(), Failure> {
     let token = read_token(&v.token)?;
     let now = v.now.unwrap_or_else(|| SystemClock.now());
     let algs = v.algs.iter().map(|a| parse_alg(a)).collect::<Result<Vec<_>, _>>()?;
-    let validation = Validation {
-        leeway: v.leeway,
-        issuers: v.iss.iter().cloned().collect(),
-        audiences: v.aud.iter().cloned().collect(),
-        required_claims: v.require.clone(),
-        allowed_algorithms: algs.clone(),
-        ..Validation::default()
+    // Flags adjust a base: the service's own rules when verifying against its
+    // keys, otherwise the defaults (exp required, 60 s leeway, 16 KiB limit).
+    let apply = |mut validation: Validation| {
+        if let Some(iss) = &v.iss {
+            validation.issuers = vec![iss.clone()];
+        }
+        if let Some(aud) = &v.aud {
+            validation.audiences = vec![aud.clone()];
+        }
+        if let Some(leeway) = v.leeway {
+            validation.leeway = leeway;
+        }
+        for claim in &v.require {
+            if !validation.required_claims.contains(claim) {
+                validation.required_claims.push(claim.clone());
+            }
+        }
+        if !algs.is_empty() {
+            validation.allowed_algorithms = algs.clone();
+        }
+        validation
     };
     let result = if let Some(source) = &v.jwks {
         if source.starts_with("https://") || source.starts_with("http://") {
@@ -107,8 +113,8 @@ async fn verify(args: &Args, v: &VerifyArgs) -> Result<(), Failure> {
             // An explicit URL on the command line is the user's choice of transport.
             config.danger_allow_http = source.starts_with("http://");
             let remote = RemoteJwks::new(config).map_err(|e| usage("--jwks", e))?;
-            remote.refresh(now).await.map_err(|e| usage("--jwks", e))?;
-            remote.verify(&token, &validation, now).await
+            remote.refresh(now).await.map_err(|e| Failure::Other(anyhow::Error::new(e)))?;
+            remote.verify(&token, &apply(Validation::default()), now).await
         } else {
             let text = std::fs::read_to_string(source).map_err(|e| usage("--jwks", format!("{source}: {e}")))?;
             let set: JwkSet =
@@ -117,14 +123,15 @@ async fn verify(args: &Args, v: &VerifyArgs) -> Result<(), Failure> {
             for e in skipped {
                 eprintln!("note: skipped a key in the JWK Set: {e}");
             }
-            portcullis_jose::decode(&token, &keys, &validation, now)
+            portcullis_jose::decode(&token, &keys, &apply(Validation::default()), now)
         }
     } else if let Some(path) = &v.key {
         let key = load_verifying_key(path, algs.first().copied())?;
-        portcullis_jose::decode(&token, &KeySet::new(vec![key]), &validation, now)
+        portcullis_jose::decode(&token, &KeySet::new(vec![key]), &apply(Validation::default()), now)
     } else {
         let config = super::load_config(args)?;
         let services = crate::app::open(&config).await?;
+        let validation = apply(services.tokens.validation().clone());
         services.tokens.verify_with(&token, &validation, now).await
     };
     match result {
@@ -141,14 +148,8 @@ async fn verify(args: &Args, v: &VerifyArgs) -> Result<(), Failure> {
 
 fn load_verifying_key(path: &Path, alg: Option<Algorithm>) -> Result<VerifyingKey, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| usage("--key", format!("{}: {e}", path.display())))?;
-    if text.trim_start().starts_with('{') {
-        let jwk: Jwk =
-            serde_json::from_str(&text).map_err(|e| usage("--key", format!("{} is not a JWK: {e}", path.display())))?;
-        VerifyingKey::from_jwk(&jwk, alg)
-    } else {
-        VerifyingKey::from_pem(&text, alg)
-    }
-    .map_err(|e| usage("--key", format!("{}: {}", path.display(), e.message())))
+    portcullis_core::keys::parse_verifying_key(&text, alg)
+        .map_err(|e| usage("--key", format!("{}: {}", path.display(), e.message())))
 }
 
 fn decode(token: &str) -> Result<(), Failure> {

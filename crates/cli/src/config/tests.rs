@@ -126,3 +126,14 @@ fn docs_config_md_matches_the_code() {
         "docs/config.md is out of date: run `cargo run -p portcullis -- config docs > docs/config.md`"
     );
 }
+
+#[test]
+fn numeric_looking_secrets_from_the_environment_stay_strings() {
+    let e = env(&[("PORTCULLIS_KEYS__PKCS11__PIN", "000123"), ("PORTCULLIS_DATABASE__MAX_CONNECTIONS", "4")]);
+    let raw = load(None, &e, &Overrides::default()).unwrap();
+    assert_eq!(raw.keys.pkcs11.pin.as_deref(), Some("000123"));
+    assert_eq!(raw.database.max_connections, 4);
+    let raw = load(None, &env(&[("PORTCULLIS_TOKENS__REQUIRED_CLAIMS", "[\"exp\", \"sub\"]")]), &Overrides::default())
+        .unwrap();
+    assert_eq!(raw.tokens.required_claims, vec!["exp", "sub"]);
+}

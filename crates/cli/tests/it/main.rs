@@ -6,6 +6,7 @@ mod support;
 
 mod config;
 mod interop;
+mod master_key;
 mod pkcs11;
 mod rejections;
 mod scale_out;

@@ -114,20 +114,47 @@ fn hs256_signed_with_the_rsa_public_key_is_refused() {
     assert_rejected(&env, &["--key", &public, &format!("{input}.{sig}")], "algorithm_not_allowed");
 }
 
+/// A loopback server that would hand out `body` and counts who asked.
+fn honeypot(body: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buf = [0u8; 2048];
+            let _ = stream.read(&mut buf);
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+        }
+    });
+    (url, hits)
+}
+
 #[test]
 fn keys_in_the_header_are_never_trusted() {
     let env = Env::new();
     let (_, public) = rsa_key(&env, "ours");
-    let (attacker, _) = rsa_key(&env, "attacker");
-    let attacker_jwk = env.ok(&["keys", "generate", "--alg", "RS256", "--format", "jwk"]);
-    let jwk: serde_json::Value = serde_json::from_str(&attacker_jwk).unwrap();
+    let attacker = env.path("attacker.pem");
+    // `keys generate --out` prints the public JWK of the key it wrote.
+    let attacker_jwk: serde_json::Value =
+        serde_json::from_str(&env.ok(&["keys", "generate", "--alg", "RS256", "--out", attacker.to_str().unwrap()]))
+            .unwrap();
+    let attacker = attacker.to_str().unwrap();
     let claims = json!({"sub": "1", "role": "admin", "exp": now() + 600});
-    let with_jwk = pyjwt_rs256(&attacker, json!({"jwk": {"kty": "RSA", "n": jwk["n"], "e": jwk["e"]}}), claims.clone());
+    // The attacker's token carries the attacker's own public key: self-consistent, never trusted.
+    let with_jwk = pyjwt_rs256(attacker, json!({"jwk": attacker_jwk}), claims.clone());
     assert_rejected(&env, &["--key", &public, &with_jwk], "invalid_signature");
-    let with_jku = pyjwt_rs256(&attacker, json!({"jku": "http://127.0.0.1:9/jwks.json"}), claims.clone());
+    let (url, hits) = honeypot(json!({"keys": [attacker_jwk]}).to_string());
+    let with_jku = pyjwt_rs256(attacker, json!({"jku": url}), claims.clone());
     assert_rejected(&env, &["--key", &public, &with_jku], "invalid_signature");
-    let with_x5u = pyjwt_rs256(&attacker, json!({"x5u": "http://127.0.0.1:9/cert.pem"}), claims);
+    let with_x5u = pyjwt_rs256(attacker, json!({"x5u": url}), claims.clone());
     assert_rejected(&env, &["--key", &public, &with_x5u], "invalid_signature");
+    // Against the service's own key set too, and the URLs were never fetched.
+    let with_kid_jku = pyjwt_rs256(attacker, json!({"jku": url, "kid": "attacker"}), claims);
+    assert_rejected(&env, &[&with_kid_jku], "key_not_found");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "header URLs are never fetched");
 }
 
 #[test]

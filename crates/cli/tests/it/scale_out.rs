@@ -66,14 +66,15 @@ async fn two_instances_share_keys_and_a_rotation_on_one_is_published_by_both() {
         assert_eq!(published, vec![new_kid.clone(), first[0].clone()], "{}", server.base);
     }
 
-    // The old version verifies inside the grace window (max ttl 120 s + leeway 60 s) and not after.
+    // The old version verifies inside the grace window (max ttl 120 s + leeway 60 s
+    // + refresh interval 1 s) and not after.
     let (code, _) = verify(&b_env, &["--now", &(t0 + 100).to_string(), &old_token]);
     assert_eq!(code, 0);
     let listing: Value = serde_json::from_str(&b_env.ok(&["keys", "list", "--json"])).unwrap();
     let retire_at = listing.as_array().unwrap().iter().find(|v| v["kid"] == first[0].as_str()).unwrap()["retire_at"]
         .as_i64()
         .unwrap();
-    assert!(retire_at >= t0 + 180 && retire_at <= now() + 180, "{retire_at}");
+    assert!(retire_at >= t0 + 181 && retire_at <= now() + 181, "{retire_at}");
     assert_rejected(&b_env, &["--now", &(retire_at + 1).to_string(), &old_token], "key_not_found");
 
     drop((a, b));

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use portcullis_jose::{Algorithm, Jwk, SigningKey};
+use portcullis_jose::{Algorithm, Jwk, SigningKey, VerifyingKey};
 use portcullis_store::KeyVersion;
 
 use super::{KeyError, KeyErrorKind, KeyProvider, LoadedKey, NewKey, parse_algorithm};
@@ -29,20 +29,37 @@ impl FileProvider {
     }
 }
 
+/// A private key from PEM (PKCS#8, PKCS#1, SEC1) or JWK text.
+pub fn parse_signing_key(text: &str, alg: Option<Algorithm>) -> Result<SigningKey, portcullis_jose::Error> {
+    if text.trim_start().starts_with('{') {
+        SigningKey::from_jwk(&parse_jwk(text)?, alg)
+    } else {
+        SigningKey::from_pem(text, alg)
+    }
+}
+
+/// A public key from PEM or JWK text (a private key's public half also does).
+pub fn parse_verifying_key(text: &str, alg: Option<Algorithm>) -> Result<VerifyingKey, portcullis_jose::Error> {
+    if text.trim_start().starts_with('{') {
+        VerifyingKey::from_jwk(&parse_jwk(text)?, alg)
+    } else {
+        VerifyingKey::from_pem(text, alg)
+    }
+}
+
+fn parse_jwk(text: &str) -> Result<Jwk, portcullis_jose::Error> {
+    serde_json::from_str(text).map_err(|e| {
+        portcullis_jose::Error::new(portcullis_jose::ErrorKind::InvalidKey, format!("not a valid JWK: {e}"))
+    })
+}
+
 /// Reads a private key from a PEM or JWK file.
 pub async fn read_signing_key(path: &Path, alg: Option<Algorithm>) -> Result<SigningKey, KeyError> {
     let text = tokio::fs::read_to_string(path).await.map_err(|e| {
         KeyError::new(KeyErrorKind::Provider, format!("reading key file {}", path.display())).with_source(e)
     })?;
-    let key = if text.trim_start().starts_with('{') {
-        let jwk: Jwk = serde_json::from_str(&text).map_err(|e| {
-            KeyError::new(KeyErrorKind::InvalidKey, format!("{} is not a valid JWK", path.display())).with_source(e)
-        })?;
-        SigningKey::from_jwk(&jwk, alg)
-    } else {
-        SigningKey::from_pem(&text, alg)
-    };
-    key.map_err(|e| KeyError::new(KeyErrorKind::InvalidKey, format!("key file {}", path.display())).with_source(e))
+    parse_signing_key(&text, alg)
+        .map_err(|e| KeyError::new(KeyErrorKind::InvalidKey, format!("key file {}", path.display())).with_source(e))
 }
 
 #[async_trait]

@@ -121,46 +121,47 @@ impl KeyManager {
     }
 
     async fn ensure_active(&self, now: i64) -> Result<(), KeyError> {
-        match self.reload(now).await {
-            Ok(()) => {}
-            // A file key replaced by the operator: start a new version from it.
-            Err(e) if e.kind() == KeyErrorKind::NotFound && self.provider.name() == "file" => {
-                tracing::info!(error = %e, "the key file changed; creating a new key version from it");
-                return self.rotate_tolerating_race(now).await;
-            }
-            Err(e) => return Err(e),
-        }
+        self.reload(now).await?;
         let snapshot = self.snapshot();
-        let reason = match snapshot.versions.last() {
-            None => Some("no signing key yet"),
-            Some(v) if v.algorithm != self.config.algorithm.as_str() => Some("keys.algorithm changed"),
-            Some(v) if v.provider != self.provider.name() => Some("keys.provider changed"),
-            Some(_) => None,
+        let reason = match (snapshot.versions.last(), &snapshot.active) {
+            (None, _) => Some("no signing key yet"),
+            (Some(v), _) if v.algorithm != self.config.algorithm.as_str() => Some("keys.algorithm changed"),
+            (Some(v), _) if v.provider != self.provider.name() => Some("keys.provider changed"),
+            // e.g. the operator replaced the key file: start a new version from it.
+            (Some(_), None) => Some("the active key cannot be loaded from its provider"),
+            (Some(_), Some(_)) => None,
         };
         if let Some(reason) = reason {
             tracing::info!(reason, "creating a new signing key version");
-            self.rotate_tolerating_race(now).await?;
+            match self.rotate_after(snapshot.versions.last().map(|v| v.version), now).await {
+                Ok(_) => {}
+                // Another instance made the new version first: use theirs.
+                Err(e) if e.kind() == KeyErrorKind::Conflict => self.reload(now).await?,
+                Err(e) => return Err(e),
+            }
+        }
+        if self.snapshot().active.is_none() {
+            return Err(KeyError::new(KeyErrorKind::NotFound, "no usable active signing key"));
         }
         Ok(())
     }
 
-    /// Rotates, treating "another instance rotated first" as success.
-    async fn rotate_tolerating_race(&self, now: i64) -> Result<(), KeyError> {
-        match self.rotate(now).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind() == KeyErrorKind::Conflict => self.reload(now).await,
-            Err(e) => Err(e),
-        }
+    /// Creates a new version after the newest stored one and makes it active;
+    /// the previous one stays published for the grace window.
+    pub async fn rotate(&self, now: i64) -> Result<KeyVersion, KeyError> {
+        let versions = self
+            .store
+            .key_versions(&self.config.keyring, &self.config.key_name)
+            .await
+            .map_err(|e| KeyError::new(KeyErrorKind::Store, "listing key versions").with_source(e))?;
+        self.rotate_after(versions.last().map(|v| v.version), now).await
     }
 
-    /// Creates a new version and makes it active; the previous one stays
-    /// published for the grace window. Fails with `Conflict` when another
-    /// instance rotated at the same moment (exactly one wins).
-    pub async fn rotate(&self, now: i64) -> Result<KeyVersion, KeyError> {
-        // The next version follows what this instance last saw: if another
-        // instance rotated since, the store refuses (Conflict) instead of
-        // letting both rotations land.
-        let version = self.snapshot().versions.last().map_or(1, |v| v.version + 1);
+    /// Creates version `current + 1`. The store refuses (`Conflict`) unless
+    /// `current` is still the newest version, so instances acting on the same
+    /// observation (a schedule, a start-up) rotate exactly once between them.
+    async fn rotate_after(&self, current: Option<i64>, now: i64) -> Result<KeyVersion, KeyError> {
+        let version = current.map_or(1, |v| v + 1);
         let kid = new_kid(&self.config.key_name, version)?;
         let alg = self.config.algorithm;
         let created = self.provider.create(alg, &kid).await?;
@@ -199,7 +200,8 @@ impl KeyManager {
         if !due {
             return Ok(None);
         }
-        match self.rotate(now).await {
+        let current = self.snapshot().active.as_ref().map(|a| a.version);
+        match self.rotate_after(current, now).await {
             Ok(v) => Ok(Some(v)),
             Err(e) if e.kind() == KeyErrorKind::Conflict => {
                 self.reload(now).await?;
@@ -241,20 +243,31 @@ impl KeyManager {
             if !is_active && v.retire_at.is_some_and(|t| t <= now) {
                 continue;
             }
-            let verifying = if is_active {
+            if is_active && v.provider == self.provider.name() {
                 let loaded = match previous.active.as_ref().filter(|a| a.kid == v.kid) {
-                    Some(a) => a.key.clone(),
-                    None => self.provider.load(v).await?,
+                    Some(a) => Ok(a.key.clone()),
+                    None => self.provider.load(v).await,
                 };
-                let verifying = loaded.verifying.clone();
-                active =
-                    Some(ActiveKey { kid: v.kid.clone(), version: v.version, created_at: v.created_at, key: loaded });
-                verifying
-            } else {
-                match previous.keyset.keys().iter().find(|k| k.kid() == Some(v.kid.as_str())) {
-                    Some(k) => k.clone(),
-                    None => self.verifying_key(v).await?,
+                match loaded {
+                    Ok(key) => {
+                        active =
+                            Some(ActiveKey { kid: v.kid.clone(), version: v.version, created_at: v.created_at, key });
+                    }
+                    Err(e) => tracing::error!(kid = %v.kid, error = %e, "the active signing key cannot be loaded"),
                 }
+            }
+            let cached = previous.keyset.keys().iter().find(|k| k.kid() == Some(v.kid.as_str())).cloned();
+            let verifying = match cached {
+                Some(k) => k,
+                None => match self.verifying_key(v).await {
+                    Ok(k) => k,
+                    // One unusable old version must not stop this instance from
+                    // seeing new ones; its tokens fail with key_not_found.
+                    Err(e) => {
+                        tracing::warn!(kid = %v.kid, error = %e, "skipping a key version that cannot verify");
+                        continue;
+                    }
+                },
             };
             if let Some(jwk) = public_jwk(v)? {
                 jwks.keys.push(jwk);
@@ -275,8 +288,12 @@ impl KeyManager {
             Some(jwk) => VerifyingKey::from_jwk(&jwk, Some(alg)).map(|k| k.with_kid(v.kid.clone())).map_err(|e| {
                 KeyError::new(KeyErrorKind::InvalidKey, format!("public key of {}", v.kid)).with_source(e)
             }),
-            // HMAC: the secret is needed to verify, so the provider opens it.
-            None => Ok(self.provider.load(v).await?.verifying),
+            // HMAC: the secret is needed to verify, so its provider opens it.
+            None if v.provider == self.provider.name() => Ok(self.provider.load(v).await?.verifying),
+            None => Err(KeyError::new(
+                KeyErrorKind::NotFound,
+                format!("HMAC key {} belongs to the {} provider, which is not configured", v.kid, v.provider),
+            )),
         }
     }
 }

@@ -7,7 +7,7 @@ mod manager;
 pub mod pkcs11;
 mod provider;
 
-pub use file::{FileProvider, read_signing_key};
+pub use file::{FileProvider, parse_signing_key, parse_verifying_key, read_signing_key};
 pub use local::LocalProvider;
 pub use manager::{ActiveKey, KeyConfig, KeyManager, KeySnapshot};
 pub use provider::{KeyProvider, LoadedKey, NewKey};

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use portcullis_core::keys::{KeyConfig, KeyErrorKind, KeyManager, LocalProvider, version_status};
+use portcullis_core::keys::{FileProvider, KeyConfig, KeyErrorKind, KeyManager, LocalProvider, version_status};
 use portcullis_core::master_key::MasterKeyring;
-use portcullis_jose::Algorithm;
+use portcullis_jose::{Algorithm, SigningKey};
 use portcullis_store::Store;
 
 pub const T0: i64 = 1_750_000_000;
@@ -64,36 +64,75 @@ async fn rotation_keeps_the_previous_version_for_the_grace_window(store: Arc<dyn
     assert_eq!(snap.jwks.keys.len(), 1);
 }
 
-async fn concurrent_rotations_have_exactly_one_winner(store: Arc<dyn Store>) {
+async fn concurrent_manual_rotations_never_share_a_version(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
+    let b = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
+    let c = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
+    let (ra, rb, rc) = tokio::join!(a.rotate(T0 + 1), b.rotate(T0 + 1), c.rotate(T0 + 1));
+    let mut won = Vec::new();
+    for r in [ra, rb, rc] {
+        match r {
+            Ok(v) => won.push(v.version),
+            Err(e) => assert_eq!(e.kind(), KeyErrorKind::Conflict),
+        }
+    }
+    assert!(!won.is_empty());
+    let versions: Vec<i64> =
+        store.key_versions("jwt", "base-signing-key").await.unwrap().iter().map(|v| v.version).collect();
+    assert_eq!(versions, (1..=1 + won.len() as i64).collect::<Vec<_>>(), "contiguous, no version twice");
+    let active =
+        store.key_versions("jwt", "base-signing-key").await.unwrap().iter().filter(|v| v.retire_at.is_none()).count();
+    assert_eq!(active, 1);
+}
+
+async fn instances_on_the_same_schedule_rotate_exactly_once(store: Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
     let a = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
     let b = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
     let c = manager(store, &dir, Algorithm::ES256, T0).await;
-    let (ra, rb, rc) = tokio::join!(a.rotate(T0 + 1), b.rotate(T0 + 1), c.rotate(T0 + 1));
-    let results = [ra, rb, rc];
-    let wins = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(wins, 1, "{results:?}");
-    for r in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert_eq!(r.kind(), KeyErrorKind::Conflict);
+    assert!(a.rotate_if_due(T0 + 89 * 86_400).await.unwrap().is_none(), "not due yet");
+    let due = T0 + 90 * 86_400;
+    let (ra, rb, rc) = tokio::join!(a.rotate_if_due(due), b.rotate_if_due(due), c.rotate_if_due(due));
+    let rotated = [ra.unwrap(), rb.unwrap(), rc.unwrap()].into_iter().flatten().count();
+    assert_eq!(rotated, 1);
+    for m in [&a, &b, &c] {
+        m.reload(due).await.unwrap();
+        assert_eq!(m.snapshot().active.as_ref().unwrap().version, 2);
     }
-    a.reload(T0 + 2).await.unwrap();
-    b.reload(T0 + 2).await.unwrap();
-    assert_eq!(a.snapshot().active.as_ref().unwrap().version, 2);
-    assert_eq!(a.snapshot().active.as_ref().unwrap().kid, b.snapshot().active.as_ref().unwrap().kid);
+    assert!(a.rotate_if_due(due + 1).await.unwrap().is_none(), "the new version is not due");
 }
 
-async fn scheduled_rotation_happens_once_when_due(store: Arc<dyn Store>) {
+async fn a_replaced_key_file_becomes_a_new_version_at_start(store: Arc<dyn Store>) {
     let dir = tempfile::tempdir().unwrap();
-    let a = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
-    let b = manager(store, &dir, Algorithm::ES256, T0).await;
-    assert!(a.rotate_if_due(T0 + 89 * 86_400).await.unwrap().is_none());
-    let due = T0 + 90 * 86_400;
-    let (ra, rb) = tokio::join!(a.rotate_if_due(due), b.rotate_if_due(due));
-    let rotated = [ra.unwrap(), rb.unwrap()].into_iter().flatten().count();
-    assert_eq!(rotated, 1);
-    b.reload(due).await.unwrap();
-    assert_eq!(b.snapshot().active.as_ref().unwrap().version, 2);
-    assert!(b.rotate_if_due(due + 1).await.unwrap().is_none());
+    let path = dir.path().join("signing.pem");
+    let write = |alg| std::fs::write(&path, SigningKey::generate(alg).unwrap().to_pem().unwrap().as_bytes()).unwrap();
+    write(Algorithm::ES256);
+    let open = |now| KeyManager::open(store.clone(), Arc::new(FileProvider::new(&path)), config(Algorithm::ES256), now);
+    let first = open(T0).await.unwrap().snapshot().active.as_ref().unwrap().kid.clone();
+    write(Algorithm::ES256);
+    let m = open(T0 + 10).await.unwrap();
+    let snap = m.snapshot();
+    assert_eq!(snap.active.as_ref().unwrap().version, 2);
+    assert!(snap.is_published(&first, T0 + 11), "the old file key stays verifiable from its stored public key");
+    assert_eq!(snap.keyset.keys().len(), 2);
+}
+
+async fn switching_providers_creates_a_new_version_and_keeps_the_old_one_verifiable(store: Arc<dyn Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let m = manager(store.clone(), &dir, Algorithm::ES256, T0).await;
+    let local_kid = m.snapshot().active.as_ref().unwrap().kid.clone();
+    let path = dir.path().join("signing.pem");
+    std::fs::write(&path, SigningKey::generate(Algorithm::ES256).unwrap().to_pem().unwrap().as_bytes()).unwrap();
+    let m = KeyManager::open(store.clone(), Arc::new(FileProvider::new(&path)), config(Algorithm::ES256), T0 + 5)
+        .await
+        .unwrap();
+    let snap = m.snapshot();
+    assert_eq!((snap.active.as_ref().unwrap().version, snap.versions.last().unwrap().provider.as_str()), (2, "file"));
+    assert!(snap.keyset.keys().iter().any(|k| k.kid() == Some(local_kid.as_str())));
+    // And back: the local provider takes over again with version 3.
+    let m = manager(store, &dir, Algorithm::ES256, T0 + 6).await;
+    assert_eq!(m.snapshot().active.as_ref().unwrap().version, 3);
 }
 
 async fn changing_the_algorithm_creates_a_new_version(store: Arc<dyn Store>) {
@@ -142,12 +181,20 @@ macro_rules! suite {
                 run(super::rotation_keeps_the_previous_version_for_the_grace_window).await
             }
             #[tokio::test]
-            async fn concurrent_rotations_have_exactly_one_winner() {
-                run(super::concurrent_rotations_have_exactly_one_winner).await
+            async fn concurrent_manual_rotations_never_share_a_version() {
+                run(super::concurrent_manual_rotations_never_share_a_version).await
             }
             #[tokio::test]
-            async fn scheduled_rotation_happens_once_when_due() {
-                run(super::scheduled_rotation_happens_once_when_due).await
+            async fn instances_on_the_same_schedule_rotate_exactly_once() {
+                run(super::instances_on_the_same_schedule_rotate_exactly_once).await
+            }
+            #[tokio::test]
+            async fn a_replaced_key_file_becomes_a_new_version_at_start() {
+                run(super::a_replaced_key_file_becomes_a_new_version_at_start).await
+            }
+            #[tokio::test]
+            async fn switching_providers_creates_a_new_version_and_keeps_the_old_one_verifiable() {
+                run(super::switching_providers_creates_a_new_version_and_keeps_the_old_one_verifiable).await
             }
             #[tokio::test]
             async fn changing_the_algorithm_creates_a_new_version() {

@@ -153,3 +153,26 @@ async fn an_issuer_that_never_answered_rejects_with_key_not_found() {
     let err = remote.verify(&token(&key(), "k1"), &Validation::default(), NOW).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::KeyNotFound);
 }
+
+#[tokio::test]
+async fn the_background_task_refreshes_before_expiry_and_stops_on_shutdown() {
+    let issuer = issuer(1).await;
+    publish(&issuer, &[("k1", &key())]);
+    let mut config = RemoteJwksConfig::new(&issuer.url);
+    config.danger_allow_http = true;
+    config.min_refresh_interval = 1;
+    let remote = Arc::new(RemoteJwks::new(config).unwrap());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task =
+        tokio::spawn(remote.clone().refresh_in_background(Arc::new(portcullis_core::clock::SystemClock), stopped));
+    // Bounded wait: a fetch at once, then one per ~1 s cache lifetime.
+    for _ in 0..100 {
+        if issuer.hits.load(Ordering::SeqCst) >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(issuer.hits.load(Ordering::SeqCst) >= 3, "refreshed without any request asking");
+    stop.send(true).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), task).await.unwrap().unwrap();
+}
