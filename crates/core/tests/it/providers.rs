@@ -149,3 +149,17 @@ mod file {
         assert_eq!(p.create(Algorithm::RS256, "x").await.unwrap_err().kind(), KeyErrorKind::InvalidKey);
     }
 }
+
+mod pkcs11 {
+    use super::*;
+    use crate::pkcs11::SoftHsmToken;
+
+    #[tokio::test]
+    async fn every_asymmetric_algorithm_signs_and_verifies_inside_the_hsm() {
+        let token = SoftHsmToken::new();
+        let p = token.provider();
+        for alg in Algorithm::ALL.into_iter().filter(|a| !a.is_symmetric()) {
+            creates_keys_that_sign_and_verify(&p, alg).await;
+        }
+    }
+}
