@@ -4,11 +4,14 @@ use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use portcullis_core::accounts::Accounts;
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::keys::pkcs11::{Pkcs11Config, Pkcs11Provider};
 use portcullis_core::keys::{FileProvider, KeyConfig, KeyManager, KeyProvider, LocalProvider};
 use portcullis_core::master_key::MasterKeyring;
+use portcullis_core::password::{PasswordConfig, PasswordHasher};
 use portcullis_core::tokens::{TokenConfig, TokenService};
+use portcullis_state::{MemoryBackend, StateBackend, StateConfig};
 use portcullis_store::{ConnectOptions, Store};
 
 use crate::config::{Config, ProviderConfig};
@@ -20,6 +23,7 @@ const MASTER_KEY_META: &str = "master_key_id";
 pub struct Services {
     pub store: Arc<dyn Store>,
     pub tokens: Arc<TokenService>,
+    pub accounts: Arc<Accounts>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -127,6 +131,12 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
             .saturating_add(i64::try_from(config.key_refresh_interval_seconds).unwrap_or(i64::MAX)),
     };
     let keys = KeyManager::open(store.clone(), provider, key_config, clock.now()).await.context("signing keys")?;
-    let tokens = Arc::new(TokenService::new(keys, token_config(config)));
-    Ok(Services { store, tokens, clock })
+    // Ephemeral state (lockout counters, one-time MFA tokens, revoked jtis):
+    // in memory until a Redis backend is configured.
+    let state: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new(StateConfig::default()));
+    let tokens = Arc::new(TokenService::new(keys, token_config(config)).with_revocations(state.clone()));
+    let hasher = PasswordHasher::new(PasswordConfig::default()).context("password hashing")?;
+    let accounts =
+        Arc::new(Accounts::new(store.clone(), state, hasher, tokens.clone(), master, config.accounts.clone()));
+    Ok(Services { store, tokens, accounts, clock })
 }

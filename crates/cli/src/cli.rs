@@ -37,6 +37,12 @@ pub enum Command {
     /// Sign, verify or inspect tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The tamper-evident audit trail.
+    #[command(subcommand)]
+    Audit(crate::commands::audit::AuditCommand),
+    /// User accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// The master key that seals private keys and secrets at rest.
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),
@@ -143,4 +149,34 @@ pub struct VerifyArgs {
 pub enum MasterKeyCommand {
     /// Generate a new master key and re-seal every secret under it.
     Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; without --password-env a password is generated and printed once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "user")]
+        role: String,
+        /// Read the password from this environment variable (never from a flag: flags show in `ps`).
+        #[arg(long, value_name = "VAR")]
+        password_env: Option<String>,
+    },
+    /// List users.
+    List {
+        /// Only emails containing this text.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Lift a lockout.
+    Unlock {
+        /// The email whose lock to lift.
+        email: String,
+    },
+    /// Change a user's role.
+    SetRole { email: String, role: String },
+    /// Remove a user's 2FA so they can enrol again.
+    #[command(name = "reset-2fa")]
+    Reset2fa { email: String },
 }

@@ -142,11 +142,23 @@ impl Default for RawJwks {
 #[serde(deny_unknown_fields, default)]
 pub struct RawAuth {
     pub require_2fa_for_admins: bool,
+    pub default_client_id: String,
+    pub lockout_threshold: u64,
+    pub lockout_minutes: u64,
+    pub refresh_ttl_seconds: u64,
+    pub totp_issuer: String,
 }
 
 impl Default for RawAuth {
     fn default() -> Self {
-        RawAuth { require_2fa_for_admins: true }
+        RawAuth {
+            require_2fa_for_admins: true,
+            default_client_id: "portcullis".into(),
+            lockout_threshold: 5,
+            lockout_minutes: 30,
+            refresh_ttl_seconds: 14 * 86_400,
+            totp_issuer: "Portcullis".into(),
+        }
     }
 }
 
@@ -294,6 +306,7 @@ pub struct Config {
     pub jwks_max_age_seconds: u64,
     pub jwks_min_refresh_interval_seconds: u64,
     pub require_2fa_for_admins: bool,
+    pub accounts: portcullis_core::accounts::AccountsConfig,
     pub master_key: Option<SecretSource>,
     pub log_level: String,
     pub log_json: bool,
@@ -346,6 +359,10 @@ impl RawConfig {
         );
         check(self.tokens.max_bytes >= 256, "tokens.max_bytes", "must be at least 256");
         check(self.database.max_connections > 0, "database.max_connections", "must be at least 1");
+        check(self.auth.lockout_threshold > 0, "auth.lockout_threshold", "must be at least 1");
+        check(self.auth.lockout_minutes > 0, "auth.lockout_minutes", "must be at least 1");
+        check(self.auth.refresh_ttl_seconds > 0, "auth.refresh_ttl_seconds", "must be at least 1");
+        check(!self.auth.default_client_id.is_empty(), "auth.default_client_id", "must not be empty");
         check(matches!(self.log.format.as_str(), "text" | "json"), "log.format", "must be \"text\" or \"json\"");
         check(
             tracing_subscriber::EnvFilter::try_new(&self.log.level).is_ok(),
@@ -448,6 +465,14 @@ impl RawConfig {
             jwks_max_age_seconds: self.jwks.max_age_seconds,
             jwks_min_refresh_interval_seconds: self.jwks.min_refresh_interval_seconds,
             require_2fa_for_admins: self.auth.require_2fa_for_admins,
+            accounts: portcullis_core::accounts::AccountsConfig {
+                lockout_threshold: self.auth.lockout_threshold,
+                lockout_seconds: secs(self.auth.lockout_minutes.saturating_mul(60)),
+                refresh_ttl: secs(self.auth.refresh_ttl_seconds),
+                default_client_id: self.auth.default_client_id,
+                totp_issuer: self.auth.totp_issuer,
+                ..portcullis_core::accounts::AccountsConfig::default()
+            },
             master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
             log_level: self.log.level,
             log_json: self.log.format == "json",

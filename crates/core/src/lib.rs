@@ -6,10 +6,14 @@
 //! crate and small traits (`Clock`, `KeyProvider`). What it is not for: HTTP,
 //! CLI parsing, configuration files.
 
+pub mod accounts;
+pub mod audit;
 pub mod clock;
 pub mod keys;
 pub mod master_key;
+pub mod password;
 pub mod random;
 pub mod remote_jwks;
 pub mod secret;
 pub mod tokens;
+pub mod totp;

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use portcullis_jose::{Error as JoseError, ErrorKind as JoseErrorKind, Validation, Verified};
 use serde_json::{Map, Value};
 
+use portcullis_state::StateBackend;
+
 use crate::keys::KeyManager;
 
 /// Token issuing and checking rules from configuration.
@@ -51,6 +53,13 @@ pub struct TokenService {
     keys: Arc<KeyManager>,
     config: TokenConfig,
     validation: Validation,
+    /// Where revoked `jti`s are remembered (logout); `None` checks nothing.
+    revocations: Option<Arc<dyn StateBackend>>,
+}
+
+/// The state key marking an access token's `jti` revoked.
+pub fn revoked_jti_key(jti: &str) -> String {
+    format!("revoked:jti:{jti}")
 }
 
 impl TokenService {
@@ -64,7 +73,13 @@ impl TokenService {
             max_bytes: config.max_bytes,
             ..Validation::default()
         };
-        TokenService { keys, config, validation }
+        TokenService { keys, config, validation, revocations: None }
+    }
+
+    /// Checks every verified token's `jti` against the revocations in `state`.
+    pub fn with_revocations(mut self, state: Arc<dyn StateBackend>) -> Self {
+        self.revocations = Some(state);
+        self
     }
 
     /// The key manager.
@@ -120,7 +135,7 @@ impl TokenService {
     /// Verifies with caller-chosen rules (the CLI's flags) against the same keys.
     pub async fn verify_with(&self, token: &str, validation: &Validation, now: i64) -> Result<Verified, JoseError> {
         let snapshot = self.keys.snapshot();
-        match portcullis_jose::decode(token, &snapshot.keyset_at(now), validation, now) {
+        let verified = match portcullis_jose::decode(token, &snapshot.keyset_at(now), validation, now) {
             Err(e) if e.kind() == JoseErrorKind::KeyNotFound => {
                 // Another instance may have rotated since our last reload.
                 let reloaded =
@@ -133,10 +148,21 @@ impl TokenService {
                 if !reloaded {
                     return Err(e);
                 }
-                portcullis_jose::decode(token, &self.keys.snapshot().keyset_at(now), validation, now)
+                portcullis_jose::decode(token, &self.keys.snapshot().keyset_at(now), validation, now)?
             }
-            other => other,
+            other => other?,
+        };
+        if let (Some(state), Some(jti)) = (&self.revocations, verified.jti()) {
+            let revoked = state.is_remembered(&revoked_jti_key(jti), now.saturating_mul(1000)).await.map_err(|e| {
+                // Fail closed: a token whose revocation cannot be checked is not accepted.
+                tracing::error!(error = %e, "checking token revocation failed");
+                JoseError::new(JoseErrorKind::Revoked, "revocation could not be checked")
+            })?;
+            if revoked {
+                return Err(JoseError::new(JoseErrorKind::Revoked, "the token was revoked"));
+            }
         }
+        Ok(verified)
     }
 }
 

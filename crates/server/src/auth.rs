@@ -3,10 +3,40 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use portcullis_jose::Verified;
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
+
+/// A caller holding a valid (unrevoked) access token.
+#[derive(Debug)]
+pub struct Caller {
+    pub token: Verified,
+}
+
+impl Caller {
+    /// The `sub` claim.
+    pub fn subject(&self) -> &str {
+        self.token.sub().unwrap_or_default()
+    }
+
+    /// The user id when `sub` names a user.
+    pub fn user_id(&self) -> Result<i64, ApiError> {
+        self.subject()
+            .parse()
+            .map_err(|_| ApiError::new(ErrorCode::InsufficientScope, "this route needs a user's access token"))
+    }
+
+    fn claim(&self, name: &str) -> Option<&Value> {
+        self.token.claims().get(name)
+    }
+
+    /// The login passed 2FA.
+    pub fn mfa(&self) -> bool {
+        self.claim("security").and_then(|s| s.get("2fa_verified")).and_then(Value::as_bool) == Some(true)
+    }
+}
 
 /// A caller holding a valid access token with role `admin` (and, unless
 /// `auth.require_2fa_for_admins` is off, a token obtained with 2FA).
@@ -30,24 +60,30 @@ fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     }
 }
 
-impl FromRequestParts<AppState> for Admin {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
-        let verified = state.tokens().verify(token, state.now()).await?;
-        let claims = verified.claims();
-        if claims.get("role").and_then(Value::as_str) != Some("admin") {
+        let token = state.tokens().verify(token, state.now()).await?;
+        Ok(Caller { token })
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        if caller.claim("role").and_then(Value::as_str) != Some("admin") {
             return Err(ApiError::new(ErrorCode::InsufficientScope, "this route needs the admin role"));
         }
-        let mfa = claims.get("security").and_then(|s| s.get("2fa_verified")).and_then(Value::as_bool) == Some(true);
-        if state.config().require_2fa_for_admins && !mfa {
+        if state.config().require_2fa_for_admins && !caller.mfa() {
             return Err(ApiError::new(
                 ErrorCode::MfaEnrollmentRequired,
                 "admins must enrol 2FA and log in with it before using admin routes",
             ));
         }
-        let subject = claims.get("sub").and_then(Value::as_str).unwrap_or_default().to_owned();
-        Ok(Admin { subject })
+        Ok(Admin { subject: caller.subject().to_owned() })
     }
 }

@@ -28,6 +28,12 @@ pub enum ErrorCode {
     Revoked,
     Replayed,
     // Authentication and authorization of API callers.
+    InvalidCredentials,
+    AccountLocked,
+    InvalidCode,
+    InvalidMfaToken,
+    InvalidRefreshToken,
+    EmailTaken,
     Unauthorized,
     InvalidToken,
     InsufficientScope,
@@ -47,7 +53,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 33] = [
+        ErrorCode::InvalidCredentials,
+        ErrorCode::AccountLocked,
+        ErrorCode::InvalidCode,
+        ErrorCode::InvalidMfaToken,
+        ErrorCode::InvalidRefreshToken,
+        ErrorCode::EmailTaken,
         ErrorCode::Malformed,
         ErrorCode::TokenTooLarge,
         ErrorCode::UnsupportedAlgorithm,
@@ -95,6 +107,12 @@ impl ErrorCode {
             ErrorCode::UnsupportedCriticalHeader => ("unsupported_critical_header", S::UNAUTHORIZED),
             ErrorCode::Revoked => ("revoked", S::UNAUTHORIZED),
             ErrorCode::Replayed => ("replayed", S::UNAUTHORIZED),
+            ErrorCode::InvalidCredentials => ("invalid_credentials", S::UNAUTHORIZED),
+            ErrorCode::AccountLocked => ("account_locked", S::LOCKED),
+            ErrorCode::InvalidCode => ("invalid_code", S::UNAUTHORIZED),
+            ErrorCode::InvalidMfaToken => ("invalid_mfa_token", S::UNAUTHORIZED),
+            ErrorCode::InvalidRefreshToken => ("invalid_refresh_token", S::UNAUTHORIZED),
+            ErrorCode::EmailTaken => ("email_taken", S::CONFLICT),
             ErrorCode::Unauthorized => ("unauthorized", S::UNAUTHORIZED),
             ErrorCode::InvalidToken => ("invalid_token", S::UNAUTHORIZED),
             ErrorCode::InsufficientScope => ("insufficient_scope", S::FORBIDDEN),
@@ -152,18 +170,26 @@ pub struct ApiError {
     message: String,
     /// Extra members merged into the body (e.g. `"valid": false`).
     extra: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Seconds for `Retry-After` (and `retry_after` in the body).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
     /// An error with a human message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, message: message.into(), extra: None }
+        ApiError { code, message: message.into(), extra: None, retry_after: None }
     }
 
     /// Adds a member to the body.
     pub fn with(mut self, key: &str, value: serde_json::Value) -> Self {
         self.extra.get_or_insert_with(Default::default).insert(key.to_owned(), value);
         self
+    }
+
+    /// Tells the client when to come back (`Retry-After` header and body member).
+    pub fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self.with("retry_after", json!(seconds))
     }
 
     /// The code.
@@ -175,6 +201,26 @@ impl ApiError {
     pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "{context}");
         ApiError::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+impl From<portcullis_core::accounts::AccountError> for ApiError {
+    fn from(e: portcullis_core::accounts::AccountError) -> Self {
+        use portcullis_core::accounts::AccountError as E;
+        let code = match &e {
+            E::InvalidCredentials => ErrorCode::InvalidCredentials,
+            E::Locked { retry_after } => {
+                return ApiError::new(ErrorCode::AccountLocked, e.to_string()).retry_after(*retry_after);
+            }
+            E::InvalidCode { .. } => ErrorCode::InvalidCode,
+            E::InvalidMfaToken => ErrorCode::InvalidMfaToken,
+            E::InvalidRefreshToken | E::RefreshReuse { .. } => ErrorCode::InvalidRefreshToken,
+            E::EmailTaken => ErrorCode::EmailTaken,
+            E::NotFound => ErrorCode::NotFound,
+            E::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            _ => return ApiError::internal("account operation failed", &e),
+        };
+        ApiError::new(code, e.to_string())
     }
 }
 
@@ -198,9 +244,22 @@ impl IntoResponse for ApiError {
             body.insert("request_id".into(), json!(id));
         }
         let mut response = (status, axum::Json(serde_json::Value::Object(body))).into_response();
+        if let Some(seconds) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6750 §3: tell the client how to authenticate; token errors say why.
-            let value = if self.code == ErrorCode::Unauthorized {
+            let credentials = matches!(
+                self.code,
+                ErrorCode::Unauthorized
+                    | ErrorCode::InvalidCredentials
+                    | ErrorCode::InvalidCode
+                    | ErrorCode::InvalidMfaToken
+                    | ErrorCode::InvalidRefreshToken
+            );
+            let value = if credentials {
                 HeaderValue::from_static("Bearer realm=\"portcullis\"")
             } else {
                 HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\"")

@@ -38,3 +38,30 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
         other => ApiError::new(ErrorCode::InvalidRequest, other.body_text()),
     }
 }
+
+/// Who is calling from where: the peer address, `User-Agent`, `X-Client-Id`.
+/// (Trusted-proxy handling of forwarded addresses arrives with rate limiting.)
+#[derive(Debug, Clone, Default)]
+pub struct ClientContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub client_id: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let header = |name: &str, max: usize| {
+            parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(max).collect::<String>())
+        };
+        Ok(ClientContext {
+            ip: parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip().to_string()),
+            user_agent: header("user-agent", 512),
+            client_id: header("x-client-id", 128).filter(|c| !c.is_empty()),
+        })
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use portcullis_core::accounts::Accounts;
 use portcullis_core::clock::Clock;
 use portcullis_core::tokens::TokenService;
 use portcullis_store::Store;
@@ -24,6 +25,7 @@ pub struct ServerConfig {
 struct Inner {
     config: ServerConfig,
     tokens: Arc<TokenService>,
+    accounts: Arc<Accounts>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
@@ -41,8 +43,19 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Assembles the state.
-    pub fn new(config: ServerConfig, tokens: Arc<TokenService>, store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        AppState(Arc::new(Inner { config, tokens, store, clock, metrics: Metrics::new() }))
+    pub fn new(
+        config: ServerConfig,
+        tokens: Arc<TokenService>,
+        accounts: Arc<Accounts>,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        AppState(Arc::new(Inner { config, tokens, accounts, store, clock, metrics: Metrics::new() }))
+    }
+
+    /// Users, login, 2FA, sessions.
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.0.accounts
     }
 
     /// HTTP settings.

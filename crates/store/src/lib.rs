@@ -6,7 +6,8 @@
 //! `database.url`; every query is written once (sqlx's `Any` driver with `$n`
 //! placeholders, see `sql_store.rs`), and only connection set-up and migrations
 //! differ per backend (`sqlite.rs`, `postgres.rs`). One module per aggregate
-//! (`keys.rs`, `meta.rs`).
+//! (`keys.rs`, `meta.rs`, `audit.rs`, `users.rs`), each with its own trait that
+//! [`Store`] requires.
 //!
 //! What it is not for: ephemeral shared state (rate limits, replay sets — see
 //! the state crate) and any domain rule (which key signs, when to rotate — see
@@ -15,6 +16,7 @@
 //! With the `testing` feature, [`testing::TestDatabase`] hands out throw-away
 //! SQLite and PostgreSQL databases for tests.
 
+mod audit;
 mod connect;
 mod database_url;
 mod error;
@@ -25,18 +27,21 @@ mod sql_store;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod users;
 
+pub use audit::{AuditFilter, AuditStore, ChainFn, GENESIS_HASH, NewAuditEvent, StoredAuditEvent};
 pub use connect::{ConnectOptions, connect};
 pub use database_url::redact_url;
 pub use error::{StoreError, StoreErrorKind};
 pub use keys::KeyVersion;
+pub use users::{NewUser, Session, SessionUse, User, UserPatch, UserStore};
 
 use async_trait::async_trait;
 
 /// Everything Portcullis keeps durably. Chosen once at start-up from
 /// `database.url` and shared as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug {
+pub trait Store: AuditStore + UserStore + Send + Sync + std::fmt::Debug {
     /// "sqlite" or "postgres", for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

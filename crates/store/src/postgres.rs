@@ -10,7 +10,12 @@ use crate::{ConnectOptions, StoreError};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
 
-const BACKEND: Backend = Backend { name: "postgres", migrator: &MIGRATOR };
+const BACKEND: Backend = Backend {
+    name: "postgres",
+    migrator: &MIGRATOR,
+    // Blocks other writers (not readers) until the append commits.
+    audit_lock_sql: Some("LOCK TABLE audit_events IN EXCLUSIVE MODE"),
+};
 
 /// Connects a pool to the database named by `url` (one connection is opened
 /// now, so a wrong URL fails at start-up).

@@ -21,12 +21,15 @@ pub(crate) struct Backend {
     pub(crate) name: &'static str,
     /// The backend's embedded migrations.
     pub(crate) migrator: &'static Migrator,
+    /// Run first in an audit append's transaction to serialise appends, for
+    /// backends where the insert alone does not (PostgreSQL); see `audit.rs`.
+    pub(crate) audit_lock_sql: Option<&'static str>,
 }
 
 /// A [`Store`] over an sqlx `Any` pool.
 pub(crate) struct SqlStore {
-    pool: AnyPool,
-    backend: Backend,
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
     /// `database.url` with any password redacted, for `Debug` and errors.
     location: String,
     /// A file whose exclusive lock serialises `migrate` across processes, for

@@ -15,7 +15,7 @@ use crate::{ConnectOptions, StoreError, StoreErrorKind};
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations/sqlite");
 
-const BACKEND: Backend = Backend { name: "sqlite", migrator: &MIGRATOR };
+const BACKEND: Backend = Backend { name: "sqlite", migrator: &MIGRATOR, audit_lock_sql: None };
 
 /// How long a writer waits for another connection's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -2,8 +2,10 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
+use portcullis_core::audit::{AuditAction, AuditEvent, AuditLog, AuditOutcome, NoGeo};
 use portcullis_core::keys::{KeyErrorKind, version_status};
 use portcullis_jose::{Algorithm, SigningKey};
 
@@ -61,6 +63,14 @@ pub async fn run(cmd: &KeysCommand, args: &Args) -> Result<(), Failure> {
                     Failure::Other(anyhow::Error::new(e).context("rotating the signing key"))
                 }
             })?;
+            // Recorded before reporting success (PRODUCT §6).
+            let event = AuditEvent::new(AuditAction::KeyRotated, AuditOutcome::Success)
+                .detail("kid", version.kid.clone())
+                .detail("version", version.version);
+            AuditLog::new(services.store.clone(), Arc::new(NoGeo))
+                .record(event, now.saturating_mul(1000))
+                .await
+                .context("the key was rotated but its audit event was not recorded")?;
             eprintln!("rotated: new active version {} ({})", version.version, version.algorithm);
             print(&format!("{}\n", version.kid))
         }

@@ -1,10 +1,12 @@
 //! One module per command group; `run` dispatches.
 
+pub mod audit;
 mod config;
 mod keys;
 mod master_key;
 mod serve;
 mod token;
+mod user;
 
 use crate::Failure;
 use crate::cli::{Args, Command};
@@ -43,6 +45,14 @@ pub async fn run(args: Args) -> Result<(), Failure> {
         Command::Token(cmd) => {
             serve::init_logging("warn", false)?;
             token::run(cmd, &args).await
+        }
+        Command::Audit(cmd) => {
+            serve::init_logging("warn", false)?;
+            audit::run(cmd, &args).await
+        }
+        Command::User(cmd) => {
+            serve::init_logging("warn", false)?;
+            user::run(cmd, &args).await
         }
         Command::MasterKey(cmd) => {
             serve::init_logging("warn", false)?;

@@ -42,9 +42,11 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             access_log: config.access_log,
         },
         services.tokens.clone(),
+        services.accounts.clone(),
         services.store.clone(),
         services.clock.clone(),
     );
+    bootstrap_admin(&services).await?;
     let active = keys.snapshot().active.as_ref().map(|a| a.kid.clone()).unwrap_or_default();
     tracing::info!(
         address = %local,
@@ -91,4 +93,27 @@ async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
+}
+
+/// The first start with no users creates an admin: from
+/// `PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL` / `_PASSWORD`, or with a generated
+/// password printed once (to stderr, never to the log).
+async fn bootstrap_admin(services: &crate::app::Services) -> Result<(), Failure> {
+    let email = std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL").ok();
+    let password = std::env::var("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD").ok();
+    let created = services
+        .accounts
+        .bootstrap_admin(email.as_deref(), password.as_deref(), services.clock.now())
+        .await
+        .map_err(|e| Failure::Other(anyhow::anyhow!("creating the bootstrap admin: {e}")))?;
+    if let Some((user, generated)) = created {
+        tracing::info!(email = %user.email, "created the bootstrap admin; enrol 2FA before using admin routes");
+        if let Some(password) = generated {
+            eprintln!(
+                "\n  Bootstrap admin: {}\n  Password (shown once): {password}\n  Log in, enrol TOTP (POST /v1/auth/mfa/totp/enroll), then log in again with the code.\n",
+                user.email
+            );
+        }
+    }
+    Ok(())
 }

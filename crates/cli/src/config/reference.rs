@@ -150,6 +150,36 @@ pub const KEYS: &[Key] = &[
         doc: "Least time between two fetches of a remote JWK Set caused by unknown kids (and between key reloads caused by unknown kids).",
     },
     Key {
+        path: "auth.default_client_id",
+        default: Some("\"portcullis\""),
+        example: "",
+        doc: "client_id claim of access tokens for logins that name no client (X-Client-Id).",
+    },
+    Key {
+        path: "auth.lockout_threshold",
+        default: Some("5"),
+        example: "",
+        doc: "Consecutive failed logins (per submitted email, whether or not the account exists) that lock it.",
+    },
+    Key {
+        path: "auth.lockout_minutes",
+        default: Some("30"),
+        example: "",
+        doc: "How long a lock lasts: 423 account_locked with Retry-After until then. Admins can unlock earlier.",
+    },
+    Key {
+        path: "auth.refresh_ttl_seconds",
+        default: Some("1209600"),
+        example: "",
+        doc: "Refresh-token lifetime (14 days). Refresh tokens are single-use and rotate on every refresh.",
+    },
+    Key {
+        path: "auth.totp_issuer",
+        default: Some("\"Portcullis\""),
+        example: "",
+        doc: "Issuer name shown in authenticator apps.",
+    },
+    Key {
         path: "auth.require_2fa_for_admins",
         default: Some("true"),
         example: "",

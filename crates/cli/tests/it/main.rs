@@ -4,6 +4,8 @@
 
 mod support;
 
+mod accounts;
+mod audit;
 mod config;
 mod interop;
 mod master_key;

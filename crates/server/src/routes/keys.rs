@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
+use portcullis_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use portcullis_core::keys::KeyErrorKind;
 use serde_json::json;
 
@@ -37,6 +38,19 @@ pub async fn rotate(admin: Admin, State(state): State<AppState>) -> Result<Respo
     match state.tokens().keys().rotate(now).await {
         Ok(v) => {
             tracing::info!(admin = %admin.subject, kid = %v.kid, "key rotated through the API");
+            // Recorded before the response (PRODUCT §6); if it cannot be, the
+            // caller learns that instead of a silent gap in the trail.
+            let mut event = AuditEvent::new(AuditAction::KeyRotated, AuditOutcome::Success)
+                .user_id(admin.subject.clone())
+                .detail("kid", v.kid.clone())
+                .detail("version", v.version);
+            if let Some(id) = crate::middleware::current_request_id() {
+                event = event.request_id(id);
+            }
+            super::audit::audit_log(&state)
+                .record(event, super::audit::now_ms(&state))
+                .await
+                .map_err(|e| ApiError::internal("the key was rotated but its audit event was not recorded", &e))?;
             Ok(axum::Json(json!({"kid": v.kid, "version": v.version, "algorithm": v.algorithm})).into_response())
         }
         Err(e) if e.kind() == KeyErrorKind::Conflict => {

@@ -1,12 +1,15 @@
 //! The API's routes.
 
+mod audit;
+mod auth;
 mod health;
 mod keys;
 mod tokens;
+mod users;
 mod well_known;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
@@ -20,6 +23,18 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route("/.well-known/openid-configuration", get(well_known::openid_configuration))
         .route("/v1/tokens/verify", post(tokens::verify))
+        .route("/v1/audit", get(audit::list))
+        .route("/v1/auth/login", post(auth::login))
+        .route("/v1/auth/login/mfa", post(auth::login_mfa))
+        .route("/v1/auth/refresh", post(auth::refresh))
+        .route("/v1/auth/logout", post(auth::logout))
+        .route("/v1/auth/mfa/totp/enroll", post(auth::totp_enroll))
+        .route("/v1/auth/mfa/totp/activate", post(auth::totp_activate))
+        .route("/v1/auth/mfa/totp", delete(auth::totp_disable))
+        .route("/v1/users", post(users::create).get(users::list))
+        .route("/v1/users/{id}", get(users::get).patch(users::update).delete(users::delete))
+        .route("/v1/users/{id}/unlock", post(users::unlock))
+        .route("/v1/users/{id}/reset-2fa", post(users::reset_2fa))
         .route("/v1/keys", get(keys::list))
         .route("/v1/keys/rotate", post(keys::rotate))
         .fallback(not_found)

@@ -8,17 +8,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[macro_use]
+mod audit;
+#[macro_use]
 mod conformance;
 mod connect;
+mod users;
 
 mod sqlite {
     use portcullis_store::testing::TestDatabase;
 
     conformance_suite!(TestDatabase::sqlite().await);
+    audit_suite!(TestDatabase::sqlite().await);
 }
 
 mod postgres {
     use portcullis_store::testing::TestDatabase;
 
     conformance_suite!(TestDatabase::postgres().await);
+    audit_suite!(TestDatabase::postgres().await);
 }

@@ -1,0 +1,183 @@
+//! Users and login security through the release binary over HTTP: bootstrap
+//! admin → 2FA → MFA login → users → refresh rotation and reuse → logout →
+//! revoked; lockout under parallel attempts.
+
+use serde_json::{Value, json};
+
+use crate::support::{Env, Server, now, python};
+
+const ADMIN: &str = "root@example.com";
+const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A TOTP code for `secret` (base32) at `time`, computed by Python's stdlib
+/// from the otpauth URI's secret — an independent implementation.
+fn totp(secret: &str, time: i64) -> String {
+    python(
+        r#"
+import sys, hmac, hashlib, struct, base64
+key = base64.b32decode(sys.argv[1] + '=' * (-len(sys.argv[1]) % 8))
+msg = struct.pack('>Q', int(sys.argv[2]) // 30)
+h = hmac.new(key, msg, hashlib.sha1).digest()
+o = h[-1] & 15
+print('%06d' % ((struct.unpack('>I', h[o:o + 4])[0] & 0x7fffffff) % 1000000))
+"#,
+        &[secret, &time.to_string()],
+    )
+}
+
+async fn post(
+    server: &Server,
+    path: &str,
+    body: Value,
+    bearer: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new().post(server.url(path)).json(&body);
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn verify(server: &Server, token: &str) -> Value {
+    post(server, "/v1/tokens/verify", json!({"token": token}), None).await.2
+}
+
+fn env() -> Env {
+    Env::new().var("PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL", ADMIN).var("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+}
+
+#[tokio::test]
+async fn the_whole_login_flow_works_over_http() {
+    let env = env();
+    let server = env.serve();
+
+    // The bootstrap admin logs in without 2FA: admin routes refuse that token.
+    let (status, _, body) =
+        post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    assert_eq!(status, 200, "{body}");
+    let first = body["access_token"].as_str().unwrap().to_owned();
+    let (status, _, body) = post(&server, "/v1/users", json!({"email": "x@example.com"}), Some(&first)).await;
+    assert_eq!((status, body["error"].as_str()), (403, Some("mfa_enrollment_required")));
+
+    // Enrol TOTP: the code comes from the otpauth URI, computed independently.
+    let (status, _, enrol) = post(&server, "/v1/auth/mfa/totp/enroll", json!({}), Some(&first)).await;
+    assert_eq!(status, 200, "{enrol}");
+    let uri = enrol["otpauth_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/Portcullis:root%40example.com?secret="), "{uri}");
+    assert!(enrol["qr_svg"].as_str().unwrap().contains("<svg") && !enrol["qr_png"].as_str().unwrap().is_empty());
+    let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let t = now();
+    let (status, _, body) =
+        post(&server, "/v1/auth/mfa/totp/activate", json!({"code": totp(&secret, t)}), Some(&first)).await;
+    assert_eq!(status, 200, "{body}");
+    let backup: Vec<String> = serde_json::from_value(body["backup_codes"].clone()).unwrap();
+    assert_eq!(backup.len(), 10);
+
+    // Now login needs the second factor; a reused code is refused, the next step's works.
+    let (_, _, body) = post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    assert_eq!(body["mfa_required"], true, "{body}");
+    let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+    let (status, _, body) =
+        post(&server, "/v1/auth/login/mfa", json!({"mfa_token": mfa_token, "code": totp(&secret, t)}), None).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_code")), "a code is accepted once");
+    let (status, _, body) =
+        post(&server, "/v1/auth/login/mfa", json!({"mfa_token": mfa_token, "code": totp(&secret, t + 30)}), None).await;
+    assert_eq!(status, 200, "{body}");
+    let admin = body["access_token"].as_str().unwrap().to_owned();
+    let claims = &verify(&server, &admin).await["claims"];
+    assert_eq!((claims["security"]["2fa_verified"].as_bool(), claims["role"].as_str()), (Some(true), Some("admin")));
+    assert_eq!(claims["client_id"], "portcullis");
+    // A backup code works once as the second factor too.
+    let (_, _, body) = post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    let token = body["mfa_token"].as_str().unwrap().to_owned();
+    let (status, _, _) =
+        post(&server, "/v1/auth/login/mfa", json!({"mfa_token": token, "code": backup[0]}), None).await;
+    assert_eq!(status, 200);
+
+    // The admin creates a user, who logs in and refreshes.
+    let (status, _, body) =
+        post(&server, "/v1/users", json!({"email": "Alice@Example.com", "password": "alice-password-1"}), Some(&admin))
+            .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, body) = post(&server, "/v1/users", json!({"email": "alice@example.COM"}), Some(&admin)).await;
+    assert_eq!(body["error"], "email_taken", "emails are unique case-insensitively");
+    let (status, _, login) =
+        post(&server, "/v1/auth/login", json!({"email": "alice@example.com", "password": "alice-password-1"}), None)
+            .await;
+    assert_eq!(status, 200, "{login}");
+    assert_eq!(login["token_type"], "Bearer");
+    assert_eq!(login["expires_in"], 3600);
+    let old_refresh = login["refresh_token"].as_str().unwrap().to_owned();
+    let (status, _, refreshed) = post(&server, "/v1/auth/refresh", json!({"refresh_token": old_refresh}), None).await;
+    assert_eq!(status, 200, "{refreshed}");
+    let new_refresh = refreshed["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(new_refresh, old_refresh);
+
+    // Reusing the old refresh token revokes the whole family, the new one included.
+    let (status, _, body) = post(&server, "/v1/auth/refresh", json!({"refresh_token": old_refresh}), None).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_refresh_token")));
+    let (status, _, _) = post(&server, "/v1/auth/refresh", json!({"refresh_token": new_refresh}), None).await;
+    assert_eq!(status, 401, "the family is revoked");
+
+    // Logout revokes the access token.
+    let access = refreshed["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&server, &access).await["valid"], true);
+    let (status, _, _) = post(&server, "/v1/auth/logout", json!({}), Some(&access)).await;
+    assert_eq!(status, 204);
+    let body = verify(&server, &access).await;
+    assert_eq!((body["valid"].as_bool(), body["error"].as_str()), (Some(false), Some("revoked")));
+}
+
+#[tokio::test]
+async fn lockout_holds_under_parallel_attempts_and_for_unknown_emails() {
+    let env = env();
+    let server = env.serve();
+    let attempts: Vec<_> = (0..50)
+        .map(|_| {
+            let url = server.url("/v1/auth/login");
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"email": ADMIN, "password": "wrong password!"}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut unauthorized = 0;
+    for a in attempts {
+        match a.await.unwrap() {
+            401 => unauthorized += 1,
+            423 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(unauthorized <= 5, "{unauthorized} password checks got through");
+    let (status, headers, body) =
+        post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (423, Some("account_locked")),
+        "the right password is refused while locked"
+    );
+    let retry: i64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 1800 && body["retry_after"] == retry);
+
+    // An email without an account locks the same way and answers the same.
+    for _ in 0..5 {
+        let (status, _, body) =
+            post(&server, "/v1/auth/login", json!({"email": "ghost@example.com", "password": "whatever!!"}), None)
+                .await;
+        assert!(status == 401 || status == 423, "{body}");
+    }
+    let (status, _, _) =
+        post(&server, "/v1/auth/login", json!({"email": "ghost@example.com", "password": "whatever!!"}), None).await;
+    assert_eq!(status, 423);
+}

@@ -1,0 +1,111 @@
+//! Password login with lockout.
+
+use serde::Serialize;
+
+use super::{AccountError, Accounts, normalize_email};
+
+/// Who is logging in, from where, when.
+#[derive(Debug, Clone, Default)]
+pub struct LoginContext {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The client the login came through (`X-Client-Id`), else the default.
+    pub client_id: Option<String>,
+    /// Unix seconds.
+    pub now: i64,
+}
+
+impl LoginContext {
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.now.saturating_mul(1000)
+    }
+}
+
+/// What a successful login returns (the OAuth 2.0 token response shape).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub refresh_token: String,
+}
+
+/// The outcome of a correct password.
+#[derive(Debug, Clone)]
+pub enum LoginOutcome {
+    /// No 2FA: tokens.
+    Tokens(TokenPair),
+    /// 2FA enrolled: present `mfa_token` with a code at `/v1/auth/login/mfa`.
+    MfaRequired { mfa_token: String },
+}
+
+pub(crate) fn failures_key(email: &str) -> String {
+    format!("lockout:failures:{email}")
+}
+
+pub(crate) fn lock_key(email: &str) -> String {
+    format!("lockout:locked:{email}")
+}
+
+impl Accounts {
+    /// Checks email and password.
+    ///
+    /// Lockout is counted per submitted email whether or not an account
+    /// exists, and an attempt is *reserved* (the counter incremented) before
+    /// the password is checked: of any number of parallel attempts only
+    /// `lockout_threshold` reach the hash, the rest are refused as locked.
+    /// Unknown emails cost one hash against a dummy, like a wrong password.
+    pub async fn login(&self, email: &str, password: &str, ctx: &LoginContext) -> Result<LoginOutcome, AccountError> {
+        // A malformed email cannot be an account: same answer as a wrong password.
+        let Ok(email) = normalize_email(email) else {
+            self.hasher.verify(password, None).await.map_err(AccountError::internal)?;
+            return Err(AccountError::InvalidCredentials);
+        };
+        let now_ms = ctx.now_ms();
+        if let Some(until) = self.state.get_until(&lock_key(&email), now_ms).await.map_err(AccountError::internal)? {
+            return Err(locked(until, now_ms));
+        }
+        let window_ms = self.config.lockout_seconds.saturating_mul(1000);
+        let attempt =
+            self.state.increment(&failures_key(&email), window_ms, now_ms).await.map_err(AccountError::internal)?;
+        if attempt > self.config.lockout_threshold {
+            let until = now_ms.saturating_add(window_ms);
+            self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
+            return Err(locked(until, now_ms));
+        }
+        let user = self.store.user_by_email(&email).await.map_err(AccountError::internal)?;
+        let stored = user.as_ref().filter(|u| u.status == "active").map(|u| u.password_hash.as_str());
+        let checked = self.hasher.verify(password, stored).await.map_err(AccountError::internal)?;
+        let Some(user) = user.filter(|_| checked.matches) else {
+            if attempt >= self.config.lockout_threshold {
+                let until = now_ms.saturating_add(window_ms);
+                self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
+                return Err(locked(until, now_ms));
+            }
+            return Err(AccountError::InvalidCredentials);
+        };
+        self.state.reset(&failures_key(&email)).await.map_err(AccountError::internal)?;
+        if checked.needs_rehash
+            && let Ok(hash) = self.hasher.hash(password).await
+        {
+            let patch = portcullis_store::UserPatch { password_hash: Some(hash), ..Default::default() };
+            self.store.update_user(user.id, &patch, ctx.now).await.map_err(AccountError::internal)?;
+        }
+        if user.totp_enabled {
+            return Ok(LoginOutcome::MfaRequired { mfa_token: self.start_mfa(&user, ctx).await? });
+        }
+        Ok(LoginOutcome::Tokens(self.open_session(&user, false, None, ctx).await?))
+    }
+
+    /// The lock deadline of an email, if locked (Unix ms).
+    pub async fn locked_until(&self, email: &str, now: i64) -> Result<Option<i64>, AccountError> {
+        let email = normalize_email(email)?;
+        self.state.get_until(&lock_key(&email), now.saturating_mul(1000)).await.map_err(AccountError::internal)
+    }
+}
+
+fn locked(until_ms: i64, now_ms: i64) -> AccountError {
+    // Round up: a client waiting `retry_after` seconds must find the lock gone.
+    let retry_after = (until_ms - now_ms + 999) / 1000;
+    AccountError::Locked { retry_after: retry_after.max(1) }
+}

@@ -1,0 +1,154 @@
+//! Accounts and login security: users, passwords, lockout, TOTP 2FA, sessions.
+//!
+//! Ephemeral, shared counters (failed attempts, locks, one-time MFA tokens,
+//! revoked `jti`s) live behind `StateBackend`; durable facts (users, hashes,
+//! 2FA secrets sealed under the master key, refresh sessions) in the store.
+
+mod login;
+mod mfa;
+mod sessions;
+mod users;
+
+use std::sync::Arc;
+
+pub use login::{LoginContext, LoginOutcome, TokenPair};
+pub use mfa::Enrollment;
+pub use users::normalize_email;
+
+use portcullis_state::StateBackend;
+use portcullis_store::Store;
+
+use crate::master_key::MasterKeyring;
+use crate::password::PasswordHasher;
+use crate::tokens::TokenService;
+
+/// Login-security settings.
+#[derive(Debug, Clone)]
+pub struct AccountsConfig {
+    /// Consecutive failures that lock an email. Default 5.
+    pub lockout_threshold: u64,
+    /// How long a lock lasts (seconds). Default 1800.
+    pub lockout_seconds: i64,
+    /// Refresh-token lifetime (seconds). Default 14 days.
+    pub refresh_ttl: i64,
+    /// Lifetime of the MFA step token between password and code (seconds). Default 300.
+    pub mfa_token_ttl: i64,
+    /// Wrong codes allowed per MFA token. Default 5.
+    pub mfa_attempts: u64,
+    /// `client_id` claim for logins that name no client.
+    pub default_client_id: String,
+    /// Issuer shown in authenticator apps.
+    pub totp_issuer: String,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        AccountsConfig {
+            lockout_threshold: 5,
+            lockout_seconds: 1800,
+            refresh_ttl: 14 * 86_400,
+            mfa_token_ttl: 300,
+            mfa_attempts: 5,
+            default_client_id: "portcullis".into(),
+            totp_issuer: "Portcullis".into(),
+        }
+    }
+}
+
+/// Why an account operation failed. `code()` is the stable API error code.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccountError {
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("the account is locked; retry in {retry_after} s")]
+    Locked { retry_after: i64 },
+    #[error("the code is wrong or was already used")]
+    InvalidCode { user_id: Option<i64> },
+    #[error("the MFA token is unknown, used or expired; log in again")]
+    InvalidMfaToken,
+    #[error("the refresh token is unknown, used or expired")]
+    InvalidRefreshToken,
+    /// A used refresh token came back: its family was revoked.
+    #[error("the refresh token was already used; every session of this login was revoked")]
+    RefreshReuse { user_id: i64 },
+    #[error("a user with this email exists")]
+    EmailTaken,
+    #[error("no such user")]
+    NotFound,
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AccountError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AccountError::InvalidCredentials => "invalid_credentials",
+            AccountError::Locked { .. } => "account_locked",
+            AccountError::InvalidCode { .. } => "invalid_code",
+            AccountError::InvalidMfaToken => "invalid_mfa_token",
+            AccountError::InvalidRefreshToken | AccountError::RefreshReuse { .. } => "invalid_refresh_token",
+            AccountError::EmailTaken => "email_taken",
+            AccountError::NotFound => "not_found",
+            AccountError::InvalidRequest(_) => "invalid_request",
+            AccountError::Internal(_) => "internal_error",
+        }
+    }
+
+    pub(crate) fn internal(e: impl std::fmt::Display) -> Self {
+        AccountError::Internal(e.to_string())
+    }
+}
+
+/// The accounts service.
+#[derive(Debug, Clone)]
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    state: Arc<dyn StateBackend>,
+    hasher: PasswordHasher,
+    tokens: Arc<TokenService>,
+    master: Arc<MasterKeyring>,
+    config: AccountsConfig,
+}
+
+impl Accounts {
+    /// Assembles the service.
+    pub fn new(
+        store: Arc<dyn Store>,
+        state: Arc<dyn StateBackend>,
+        hasher: PasswordHasher,
+        tokens: Arc<TokenService>,
+        master: Arc<MasterKeyring>,
+        config: AccountsConfig,
+    ) -> Self {
+        Accounts { store, state, hasher, tokens, master, config }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AccountsConfig {
+        &self.config
+    }
+
+    /// The token service.
+    pub fn tokens(&self) -> &Arc<TokenService> {
+        &self.tokens
+    }
+}
+
+/// SHA-256 hex of a bearer secret: what is stored or used as a state key
+/// instead of the secret itself.
+pub(crate) fn digest_hex(secret: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 256 random bits, base64url: refresh tokens, MFA tokens.
+pub(crate) fn random_token() -> Result<String, AccountError> {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| AccountError::internal("the system random generator failed"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}

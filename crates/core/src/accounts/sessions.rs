@@ -1,0 +1,99 @@
+//! Access + refresh tokens: issue, rotate (single use, reuse detection), log out.
+
+use portcullis_store::{Session, SessionUse, User};
+use serde_json::{Map, Value, json};
+
+use super::{AccountError, Accounts, LoginContext, TokenPair, digest_hex, random_token};
+use crate::tokens::revoked_jti_key;
+
+impl Accounts {
+    /// Issues an access token and a new refresh token (in `family`, or a new one).
+    pub(crate) async fn open_session(
+        &self,
+        user: &User,
+        mfa: bool,
+        family: Option<&str>,
+        ctx: &LoginContext,
+    ) -> Result<TokenPair, AccountError> {
+        let client_id = ctx.client_id.clone().unwrap_or_else(|| self.config.default_client_id.clone());
+        let jti = crate::random::token_id().map_err(AccountError::internal)?;
+        let mut claims = Map::new();
+        claims.insert("sub".into(), Value::String(user.id.to_string()));
+        claims.insert("email".into(), Value::String(user.email.clone()));
+        claims.insert("role".into(), Value::String(user.role.clone()));
+        claims.insert("client_id".into(), Value::String(client_id.clone()));
+        claims.insert("jti".into(), Value::String(jti.clone()));
+        claims.insert("security".into(), json!({ "2fa_verified": mfa, "ip": ctx.ip }));
+        let access_token = self.tokens.issue(claims, None, ctx.now).map_err(AccountError::internal)?;
+        let refresh_token = random_token()?;
+        let family_id = match family {
+            Some(f) => f.to_owned(),
+            None => random_token()?,
+        };
+        self.store
+            .create_session(&Session {
+                token_hash: digest_hex(&refresh_token),
+                family_id,
+                user_id: user.id,
+                client_id,
+                access_jti: jti,
+                mfa,
+                ip_address: ctx.ip.clone(),
+                created_at: ctx.now,
+                expires_at: ctx.now.saturating_add(self.config.refresh_ttl),
+                used_at: None,
+                revoked_at: None,
+            })
+            .await
+            .map_err(AccountError::internal)?;
+        self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
+        Ok(TokenPair { access_token, token_type: "Bearer", expires_in: self.tokens.config().ttl, refresh_token })
+    }
+
+    /// Exchanges a refresh token for new tokens. Each refresh token works once;
+    /// presenting a used one revokes its whole family (a stolen token was used).
+    pub async fn refresh(&self, refresh_token: &str, ctx: &LoginContext) -> Result<(TokenPair, i64), AccountError> {
+        match self.store.use_session(&digest_hex(refresh_token), ctx.now).await.map_err(AccountError::internal)? {
+            SessionUse::Fresh(session) => {
+                let user = self.store.user_by_id(session.user_id).await.map_err(AccountError::internal)?;
+                let Some(user) = user.filter(|u| u.status == "active") else {
+                    return Err(AccountError::InvalidRefreshToken);
+                };
+                let ctx = LoginContext { client_id: Some(session.client_id.clone()), ..ctx.clone() };
+                let pair = self.open_session(&user, session.mfa, Some(&session.family_id), &ctx).await?;
+                Ok((pair, user.id))
+            }
+            SessionUse::Reused(session) => {
+                self.store.revoke_family(&session.family_id, ctx.now).await.map_err(AccountError::internal)?;
+                Err(AccountError::RefreshReuse { user_id: session.user_id })
+            }
+            SessionUse::Dead(_) | SessionUse::Unknown => Err(AccountError::InvalidRefreshToken),
+        }
+    }
+
+    /// Logs out: revokes the refresh token's family (when given) and the access
+    /// token's `jti` until its `exp`.
+    pub async fn logout(
+        &self,
+        jti: Option<&str>,
+        exp: Option<i64>,
+        refresh_token: Option<&str>,
+        now: i64,
+    ) -> Result<(), AccountError> {
+        if let Some(token) = refresh_token
+            && let SessionUse::Fresh(s) | SessionUse::Reused(s) | SessionUse::Dead(s) =
+                self.store.use_session(&digest_hex(token), now).await.map_err(AccountError::internal)?
+        {
+            self.store.revoke_family(&s.family_id, now).await.map_err(AccountError::internal)?;
+        }
+        if let Some(jti) = jti {
+            let until_ms =
+                exp.unwrap_or(now + self.tokens.config().max_ttl).saturating_mul(1000).saturating_add(60_000);
+            self.state
+                .remember_once(&revoked_jti_key(jti), until_ms, now.saturating_mul(1000))
+                .await
+                .map_err(AccountError::internal)?;
+        }
+        Ok(())
+    }
+}

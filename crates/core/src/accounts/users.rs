@@ -1,0 +1,192 @@
+//! User administration: create, update, unlock, reset 2FA.
+
+use portcullis_store::{NewUser, StoreErrorKind, User, UserPatch};
+
+use super::{AccountError, Accounts};
+
+/// Trims and lower-cases an email after a syntax check (one `@`, non-empty
+/// local part and a dotted domain, no spaces, at most 254 bytes): the
+/// case-insensitive identity of an account and of its lockout counter.
+pub fn normalize_email(email: &str) -> Result<String, AccountError> {
+    let email = email.trim();
+    let bad = || AccountError::InvalidRequest("email must look like name@example.com".into());
+    if email.len() > 254 || email.chars().any(char::is_whitespace) {
+        return Err(bad());
+    }
+    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
+    if local.is_empty()
+        || local.contains('@')
+        || !domain.contains('.')
+        || domain.starts_with('.')
+        || domain.ends_with('.')
+    {
+        return Err(bad());
+    }
+    Ok(email.to_lowercase())
+}
+
+/// Roles are short identifiers: `user`, `admin` or custom.
+fn check_role(role: &str) -> Result<(), AccountError> {
+    let ok = !role.is_empty()
+        && role.len() <= 64
+        && role.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b':');
+    if ok { Ok(()) } else { Err(AccountError::InvalidRequest("role must be 1-64 of [A-Za-z0-9_:-]".into())) }
+}
+
+impl Accounts {
+    /// Creates a user. Without a password one is generated and returned (shown once).
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: Option<&str>,
+        role: &str,
+        now: i64,
+    ) -> Result<(User, Option<String>), AccountError> {
+        let email_normalized = normalize_email(email)?;
+        check_role(role)?;
+        let generated = match password {
+            Some(_) => None,
+            None => Some(super::random_token()?),
+        };
+        let password = password.or(generated.as_deref()).unwrap_or_default();
+        let password_hash = self.hasher.hash(password).await.map_err(|e| match e {
+            crate::password::PasswordError::Policy(m) => AccountError::InvalidRequest(m.into()),
+            other => AccountError::internal(other),
+        })?;
+        let new = NewUser {
+            email: email.trim().to_owned(),
+            email_normalized,
+            password_hash,
+            role: role.to_owned(),
+            created_at: now,
+        };
+        match self.store.create_user(&new).await {
+            Ok(user) => Ok((user, generated)),
+            Err(e) if e.kind() == StoreErrorKind::Conflict => Err(AccountError::EmailTaken),
+            Err(e) => Err(AccountError::internal(e)),
+        }
+    }
+
+    /// A user by id.
+    pub async fn user(&self, id: i64) -> Result<User, AccountError> {
+        self.store.user_by_id(id).await.map_err(AccountError::internal)?.ok_or(AccountError::NotFound)
+    }
+
+    /// A user by email (any case).
+    pub async fn user_by_email(&self, email: &str) -> Result<User, AccountError> {
+        let email = normalize_email(email)?;
+        self.store.user_by_email(&email).await.map_err(AccountError::internal)?.ok_or(AccountError::NotFound)
+    }
+
+    /// A page of users.
+    pub async fn list_users(
+        &self,
+        search: Option<&str>,
+        after_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<User>, AccountError> {
+        self.store.list_users(search, after_id, limit.clamp(1, 1000)).await.map_err(AccountError::internal)
+    }
+
+    /// Changes role, status (`active` / `disabled`) and/or password. A new
+    /// password or a disable revokes every session of the user.
+    pub async fn update_user(
+        &self,
+        id: i64,
+        role: Option<&str>,
+        status: Option<&str>,
+        password: Option<&str>,
+        now: i64,
+    ) -> Result<User, AccountError> {
+        if let Some(role) = role {
+            check_role(role)?;
+        }
+        if let Some(status) = status
+            && !matches!(status, "active" | "disabled")
+        {
+            return Err(AccountError::InvalidRequest("status must be \"active\" or \"disabled\"".into()));
+        }
+        let password_hash = match password {
+            Some(p) => Some(self.hasher.hash(p).await.map_err(|e| match e {
+                crate::password::PasswordError::Policy(m) => AccountError::InvalidRequest(m.into()),
+                other => AccountError::internal(other),
+            })?),
+            None => None,
+        };
+        let revoke = password_hash.is_some() || status == Some("disabled");
+        let patch = UserPatch { role: role.map(str::to_owned), status: status.map(str::to_owned), password_hash };
+        let user = self.store.update_user(id, &patch, now).await.map_err(|e| match e.kind() {
+            StoreErrorKind::NotFound => AccountError::NotFound,
+            _ => AccountError::internal(e),
+        })?;
+        if revoke {
+            self.store.revoke_user_sessions(id, now).await.map_err(AccountError::internal)?;
+        }
+        Ok(user)
+    }
+
+    /// Deletes a user and their sessions.
+    pub async fn delete_user(&self, id: i64) -> Result<(), AccountError> {
+        if self.store.delete_user(id).await.map_err(AccountError::internal)? {
+            Ok(())
+        } else {
+            Err(AccountError::NotFound)
+        }
+    }
+
+    /// Lifts a lockout (by the user's email) and clears the failure count.
+    pub async fn unlock(&self, email: &str) -> Result<(), AccountError> {
+        let email = normalize_email(email)?;
+        self.state.clear_until(&super::login::lock_key(&email)).await.map_err(AccountError::internal)?;
+        self.state.reset(&super::login::failures_key(&email)).await.map_err(AccountError::internal)
+    }
+
+    /// Removes a user's 2FA (secret, backup codes) so they can enrol again.
+    pub async fn reset_2fa(&self, id: i64, now: i64) -> Result<(), AccountError> {
+        self.store.set_totp(id, None, false, now).await.map_err(|e| match e.kind() {
+            StoreErrorKind::NotFound => AccountError::NotFound,
+            _ => AccountError::internal(e),
+        })?;
+        self.store.replace_backup_codes(id, &[]).await.map_err(AccountError::internal)
+    }
+
+    /// The first admin, when there are no users yet: `email`/`password` from
+    /// the environment, or `admin@localhost` with a generated password (returned).
+    pub async fn bootstrap_admin(
+        &self,
+        email: Option<&str>,
+        password: Option<&str>,
+        now: i64,
+    ) -> Result<Option<(User, Option<String>)>, AccountError> {
+        if !self.list_users(None, None, 1).await?.is_empty() {
+            return Ok(None);
+        }
+        match self.create_user(email.unwrap_or("admin@localhost.localdomain"), password, "admin", now).await {
+            Ok(created) => Ok(Some(created)),
+            // Another instance bootstrapped at the same moment.
+            Err(AccountError::EmailTaken) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lower_cased_and_checked() {
+        assert_eq!(normalize_email("  Alice@Example.COM ").unwrap(), "alice@example.com");
+        for bad in ["", "alice", "@example.com", "alice@", "alice@example", "a b@example.com", "alice@.com"] {
+            assert!(normalize_email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn roles_are_identifiers() {
+        assert!(check_role("admin").is_ok());
+        assert!(check_role("billing:read").is_ok());
+        assert!(check_role("").is_err());
+        assert!(check_role("a b").is_err());
+    }
+}
