@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use portcullis_core::accounts::Accounts;
+use portcullis_core::audit::{AuditLog, NoGeo};
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::keys::pkcs11::{Pkcs11Config, Pkcs11Provider};
 use portcullis_core::keys::{FileProvider, KeyConfig, KeyManager, KeyProvider, LocalProvider};
@@ -136,7 +137,8 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     let state: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new(StateConfig::default()));
     let tokens = Arc::new(TokenService::new(keys, token_config(config)).with_revocations(state.clone()));
     let hasher = PasswordHasher::new(PasswordConfig::default()).context("password hashing")?;
+    let audit = AuditLog::new(store.clone(), Arc::new(NoGeo));
     let accounts =
-        Arc::new(Accounts::new(store.clone(), state, hasher, tokens.clone(), master, config.accounts.clone()));
+        Arc::new(Accounts::new(store.clone(), state, hasher, tokens.clone(), master, audit, config.accounts.clone()));
     Ok(Services { store, tokens, accounts, clock })
 }

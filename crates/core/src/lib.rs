@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod captcha;
 pub mod clock;
 pub mod keys;
 pub mod master_key;

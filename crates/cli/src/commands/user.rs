@@ -1,5 +1,7 @@
 //! `portcullis user create|list|unlock|set-role|reset-2fa`.
 
+use portcullis_core::accounts::RequestContext;
+
 use crate::Failure;
 use crate::cli::{Args, UserCommand};
 use crate::commands::keys::print;
@@ -17,6 +19,7 @@ pub async fn run(cmd: &UserCommand, args: &Args) -> Result<(), Failure> {
     let services = crate::app::open(&config).await?;
     let accounts = &services.accounts;
     let now = services.clock.now();
+    let ctx = RequestContext { actor: Some("cli".into()), now, ..RequestContext::default() };
     match cmd {
         UserCommand::Create { email, role, password_env } => {
             let password = match password_env {
@@ -60,19 +63,19 @@ pub async fn run(cmd: &UserCommand, args: &Args) -> Result<(), Failure> {
             print(&out)
         }
         UserCommand::Unlock { email } => {
-            accounts.unlock(email).await.map_err(failed)?;
+            accounts.unlock(email, &ctx).await.map_err(failed)?;
             eprintln!("unlocked {email}");
             Ok(())
         }
         UserCommand::SetRole { email, role } => {
             let user = accounts.user_by_email(email).await.map_err(failed)?;
-            accounts.update_user(user.id, Some(role), None, None, now).await.map_err(failed)?;
+            accounts.update_user(user.id, Some(role), None, None, &ctx).await.map_err(failed)?;
             eprintln!("{email} now has role {role}");
             Ok(())
         }
         UserCommand::Reset2fa { email } => {
             let user = accounts.user_by_email(email).await.map_err(failed)?;
-            accounts.reset_2fa(user.id, now).await.map_err(failed)?;
+            accounts.reset_2fa(user.id, &ctx).await.map_err(failed)?;
             eprintln!("2FA removed for {email}; they can enrol again");
             Ok(())
         }

@@ -31,7 +31,7 @@ async fn post(
     body: Value,
     bearer: Option<&str>,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = reqwest::Client::new().post(server.url(path)).json(&body);
+    let mut req = reqwest::Client::new().post(server.url(path)).header("user-agent", "portcullis-tests/1").json(&body);
     if let Some(t) = bearer {
         req = req.bearer_auth(t);
     }
@@ -123,6 +123,25 @@ async fn the_whole_login_flow_works_over_http() {
     let (status, _, _) = post(&server, "/v1/auth/refresh", json!({"refresh_token": new_refresh}), None).await;
     assert_eq!(status, 401, "the family is revoked");
 
+    // Admin changes: a password change and an unlock are audited too.
+    let alice_id = body_id(&server, &admin, "alice@example.com").await;
+    let r = reqwest::Client::new()
+        .patch(server.url(&format!("/v1/users/{alice_id}")))
+        .header("user-agent", "portcullis-tests/1")
+        .bearer_auth(&admin)
+        .json(&json!({"password": "alice-password-2"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let (status, _, _) = post(&server, &format!("/v1/users/{alice_id}/unlock"), json!({}), Some(&admin)).await;
+    assert_eq!(status, 200);
+    let (status, _, login) =
+        post(&server, "/v1/auth/login", json!({"email": "alice@example.com", "password": "alice-password-2"}), None)
+            .await;
+    assert_eq!(status, 200);
+    let refreshed = login;
+
     // Logout revokes the access token.
     let access = refreshed["access_token"].as_str().unwrap().to_owned();
     assert_eq!(verify(&server, &access).await["valid"], true);
@@ -130,6 +149,46 @@ async fn the_whole_login_flow_works_over_http() {
     assert_eq!(status, 204);
     let body = verify(&server, &access).await;
     assert_eq!((body["valid"].as_bool(), body["error"].as_str()), (Some(false), Some("revoked")));
+
+    // Every event of the flow is in the audit log, with its fields, and the chain verifies.
+    let events: Vec<Value> =
+        env.ok(&["audit", "export", "--format", "jsonl"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    for action in [
+        "login",
+        "mfa_enrolled",
+        "mfa_failed",
+        "token_refreshed",
+        "refresh_reuse_detected",
+        "password_changed",
+        "unlock",
+        "logout",
+    ] {
+        let e = events.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("no {action} event"));
+        assert!(e["id"].is_number() || e["id"].is_string(), "{e}");
+        assert!(e["timestamp"].as_str().unwrap().ends_with('Z'), "{e}");
+        assert!(e["outcome"].is_string() && e["request_id"].is_string(), "{e}");
+        assert_eq!(e["ip_address"], "127.0.0.1", "{e}");
+        assert_eq!(e["user_agent"], "portcullis-tests/1", "{e}");
+        assert!(e["user_id"].is_string(), "{action} names its user: {e}");
+        assert_eq!(e["client_system"], "portcullis", "{e}");
+        assert!(e.get("geo_location").is_some(), "geo_location is present (null without GeoIP data): {e}");
+    }
+    assert!(events.iter().any(|e| e["action"] == "unlock" && e["details"]["actor"].is_string()));
+    env.ok(&["audit", "verify"]);
+}
+
+/// The id of the user with `email`, from the admin API.
+async fn body_id(server: &Server, admin: &str, email: &str) -> String {
+    let r: Value = reqwest::Client::new()
+        .get(server.url(&format!("/v1/users?search={email}")))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["users"][0]["id"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

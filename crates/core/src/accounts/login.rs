@@ -1,21 +1,27 @@
 //! Password login with lockout.
 
 use serde::Serialize;
+use serde_json::json;
+
+use crate::audit::{AuditAction, AuditOutcome};
 
 use super::{AccountError, Accounts, normalize_email};
 
-/// Who is logging in, from where, when.
+/// Who is acting, from where, when: what every audit event of the request carries.
 #[derive(Debug, Clone, Default)]
-pub struct LoginContext {
+pub struct RequestContext {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     /// The client the login came through (`X-Client-Id`), else the default.
     pub client_id: Option<String>,
+    pub request_id: Option<String>,
+    /// Who acts for admin operations (the admin's `sub`, or "cli").
+    pub actor: Option<String>,
     /// Unix seconds.
     pub now: i64,
 }
 
-impl LoginContext {
+impl RequestContext {
     pub(crate) fn now_ms(&self) -> i64 {
         self.now.saturating_mul(1000)
     }
@@ -55,7 +61,7 @@ impl Accounts {
     /// the password is checked: of any number of parallel attempts only
     /// `lockout_threshold` reach the hash, the rest are refused as locked.
     /// Unknown emails cost one hash against a dummy, like a wrong password.
-    pub async fn login(&self, email: &str, password: &str, ctx: &LoginContext) -> Result<LoginOutcome, AccountError> {
+    pub async fn login(&self, email: &str, password: &str, ctx: &RequestContext) -> Result<LoginOutcome, AccountError> {
         // A malformed email cannot be an account: same answer as a wrong password.
         let Ok(email) = normalize_email(email) else {
             self.hasher.verify(password, None).await.map_err(AccountError::internal)?;
@@ -63,6 +69,14 @@ impl Accounts {
         };
         let now_ms = ctx.now_ms();
         if let Some(until) = self.state.get_until(&lock_key(&email), now_ms).await.map_err(AccountError::internal)? {
+            self.audit(
+                AuditAction::FailedLogin,
+                AuditOutcome::Denied,
+                ctx,
+                None,
+                json!({"email": email, "reason": "locked"}),
+            )
+            .await?;
             return Err(locked(until, now_ms));
         }
         let window_ms = self.config.lockout_seconds.saturating_mul(1000);
@@ -71,15 +85,41 @@ impl Accounts {
         if attempt > self.config.lockout_threshold {
             let until = now_ms.saturating_add(window_ms);
             self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
+            self.audit(
+                AuditAction::FailedLogin,
+                AuditOutcome::Denied,
+                ctx,
+                None,
+                json!({"email": email, "reason": "locked"}),
+            )
+            .await?;
             return Err(locked(until, now_ms));
         }
         let user = self.store.user_by_email(&email).await.map_err(AccountError::internal)?;
         let stored = user.as_ref().filter(|u| u.status == "active").map(|u| u.password_hash.as_str());
         let checked = self.hasher.verify(password, stored).await.map_err(AccountError::internal)?;
+        let user_id = user.as_ref().map(|u| u.id);
         let Some(user) = user.filter(|_| checked.matches) else {
+            let reason = if user_id.is_some() { "wrong_password" } else { "unknown_email" };
+            self.audit(
+                AuditAction::FailedLogin,
+                AuditOutcome::Failure,
+                ctx,
+                user_id,
+                json!({"email": email, "reason": reason, "attempt": attempt}),
+            )
+            .await?;
             if attempt >= self.config.lockout_threshold {
                 let until = now_ms.saturating_add(window_ms);
                 self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
+                self.audit(
+                    AuditAction::Lockout,
+                    AuditOutcome::Success,
+                    ctx,
+                    user_id,
+                    json!({"email": email, "until": until / 1000, "failures": attempt}),
+                )
+                .await?;
                 return Err(locked(until, now_ms));
             }
             return Err(AccountError::InvalidCredentials);
@@ -94,7 +134,9 @@ impl Accounts {
         if user.totp_enabled {
             return Ok(LoginOutcome::MfaRequired { mfa_token: self.start_mfa(&user, ctx).await? });
         }
-        Ok(LoginOutcome::Tokens(self.open_session(&user, false, None, ctx).await?))
+        let pair = self.open_session(&user, false, None, ctx).await?;
+        self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": false})).await?;
+        Ok(LoginOutcome::Tokens(pair))
     }
 
     /// The lock deadline of an email, if locked (Unix ms).

@@ -2,8 +2,10 @@
 
 use portcullis_store::User;
 use serde::Serialize;
+use serde_json::json;
 
-use super::{AccountError, Accounts, LoginContext, TokenPair, digest_hex, random_token};
+use super::{AccountError, Accounts, RequestContext, TokenPair, digest_hex, random_token};
+use crate::audit::{AuditAction, AuditOutcome};
 use crate::totp::{self, TotpParams, TotpSecret};
 
 /// What `POST /v1/auth/mfa/totp/enroll` returns: scan the QR code or type the secret.
@@ -31,7 +33,7 @@ fn totp_aad(user_id: i64) -> Vec<u8> {
 impl Accounts {
     /// After a correct password for a user with 2FA: a one-time token naming
     /// the user, valid for `mfa_token_ttl`. Only its hash is kept.
-    pub(crate) async fn start_mfa(&self, user: &User, ctx: &LoginContext) -> Result<String, AccountError> {
+    pub(crate) async fn start_mfa(&self, user: &User, ctx: &RequestContext) -> Result<String, AccountError> {
         let token = format!("{}.{}", user.id, random_token()?);
         let expires = ctx.now_ms().saturating_add(self.config.mfa_token_ttl.saturating_mul(1000));
         self.state.remember_once(&mfa_key(&token), expires, ctx.now_ms()).await.map_err(AccountError::internal)?;
@@ -43,7 +45,7 @@ impl Accounts {
         &self,
         mfa_token: &str,
         code: &str,
-        ctx: &LoginContext,
+        ctx: &RequestContext,
     ) -> Result<(TokenPair, i64), AccountError> {
         let now_ms = ctx.now_ms();
         if !self.state.is_remembered(&mfa_key(mfa_token), now_ms).await.map_err(AccountError::internal)? {
@@ -66,10 +68,13 @@ impl Accounts {
             return Err(AccountError::InvalidMfaToken);
         }
         if !self.check_second_factor(&user, code, ctx.now).await? {
+            self.audit(AuditAction::MfaFailed, AuditOutcome::Failure, ctx, Some(user.id), json!({"attempt": attempt}))
+                .await?;
             return Err(AccountError::InvalidCode { user_id: Some(user.id) });
         }
         self.state.forget(&mfa_key(mfa_token)).await.map_err(AccountError::internal)?;
         let pair = self.open_session(&user, true, None, ctx).await?;
+        self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": true})).await?;
         Ok((pair, user.id))
     }
 
@@ -117,7 +122,13 @@ impl Accounts {
     }
 
     /// Confirms enrolment with a code; returns 10 backup codes, shown once.
-    pub async fn totp_activate(&self, user_id: i64, code: &str, now: i64) -> Result<Vec<String>, AccountError> {
+    pub async fn totp_activate(
+        &self,
+        user_id: i64,
+        code: &str,
+        ctx: &RequestContext,
+    ) -> Result<Vec<String>, AccountError> {
+        let now = ctx.now;
         let user = self.user(user_id).await?;
         if user.totp_enabled {
             return Err(AccountError::InvalidRequest("2FA is already active".into()));
@@ -127,6 +138,14 @@ impl Accounts {
         }
         let secret = self.totp_secret(&user)?;
         let Some(step) = totp::verify(&secret, &TotpParams::default(), code.trim(), now, last_step(&user)) else {
+            self.audit(
+                AuditAction::MfaFailed,
+                AuditOutcome::Failure,
+                ctx,
+                Some(user.id),
+                json!({"stage": "activation"}),
+            )
+            .await?;
             return Err(AccountError::InvalidCode { user_id: Some(user.id) });
         };
         let step = i64::try_from(step).map_err(AccountError::internal)?;
@@ -140,19 +159,23 @@ impl Accounts {
         }
         self.store.replace_backup_codes(user.id, &hashes).await.map_err(AccountError::internal)?;
         self.store.set_totp(user.id, user.totp_secret.as_deref(), true, now).await.map_err(AccountError::internal)?;
+        self.audit(AuditAction::MfaEnrolled, AuditOutcome::Success, ctx, Some(user.id), json!({"method": "totp"}))
+            .await?;
         Ok(codes)
     }
 
     /// Turns 2FA off; needs a current code (or a backup code).
-    pub async fn totp_disable(&self, user_id: i64, code: &str, now: i64) -> Result<(), AccountError> {
+    pub async fn totp_disable(&self, user_id: i64, code: &str, ctx: &RequestContext) -> Result<(), AccountError> {
         let user = self.user(user_id).await?;
         if !user.totp_enabled {
             return Err(AccountError::InvalidRequest("2FA is not active".into()));
         }
-        if !self.check_second_factor(&user, code, now).await? {
+        if !self.check_second_factor(&user, code, ctx.now).await? {
+            self.audit(AuditAction::MfaFailed, AuditOutcome::Failure, ctx, Some(user.id), json!({"stage": "disable"}))
+                .await?;
             return Err(AccountError::InvalidCode { user_id: Some(user.id) });
         }
-        self.reset_2fa(user.id, now).await
+        self.reset_2fa(user.id, ctx).await
     }
 }
 

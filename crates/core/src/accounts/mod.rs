@@ -11,13 +11,14 @@ mod users;
 
 use std::sync::Arc;
 
-pub use login::{LoginContext, LoginOutcome, TokenPair};
+pub use login::{LoginOutcome, RequestContext, TokenPair};
 pub use mfa::Enrollment;
 pub use users::normalize_email;
 
 use portcullis_state::StateBackend;
 use portcullis_store::Store;
 
+use crate::audit::{AuditAction, AuditEvent, AuditLog, AuditOutcome};
 use crate::master_key::MasterKeyring;
 use crate::password::PasswordHasher;
 use crate::tokens::TokenService;
@@ -111,6 +112,7 @@ pub struct Accounts {
     hasher: PasswordHasher,
     tokens: Arc<TokenService>,
     master: Arc<MasterKeyring>,
+    audit: AuditLog,
     config: AccountsConfig,
 }
 
@@ -122,9 +124,49 @@ impl Accounts {
         hasher: PasswordHasher,
         tokens: Arc<TokenService>,
         master: Arc<MasterKeyring>,
+        audit: AuditLog,
         config: AccountsConfig,
     ) -> Self {
-        Accounts { store, state, hasher, tokens, master, config }
+        Accounts { store, state, hasher, tokens, master, audit, config }
+    }
+
+    /// The audit log every account event goes to.
+    pub fn audit_log(&self) -> &AuditLog {
+        &self.audit
+    }
+
+    /// Records an event before the caller answers (fail closed: no answer
+    /// whose event could not be recorded).
+    pub(crate) async fn audit(
+        &self,
+        action: AuditAction,
+        outcome: AuditOutcome,
+        ctx: &RequestContext,
+        user_id: Option<i64>,
+        details: serde_json::Value,
+    ) -> Result<(), AccountError> {
+        let mut event = AuditEvent::new(action, outcome);
+        if let Some(id) = user_id {
+            event = event.user_id(id.to_string());
+        }
+        if let Some(ip) = ctx.ip.as_deref().and_then(|ip| ip.parse().ok()) {
+            event = event.ip_address(ip);
+        }
+        if let Some(ua) = &ctx.user_agent {
+            event = event.user_agent(ua.clone());
+        }
+        if let Some(id) = &ctx.request_id {
+            event = event.request_id(id.clone());
+        }
+        event = event.client_system(ctx.client_id.clone().unwrap_or_else(|| self.config.default_client_id.clone()));
+        if let serde_json::Value::Object(mut map) = details {
+            if let Some(actor) = &ctx.actor {
+                map.insert("actor".into(), serde_json::Value::String(actor.clone()));
+            }
+            event = event.details(map);
+        }
+        self.audit.record(event, ctx.now.saturating_mul(1000)).await.map_err(AccountError::internal)?;
+        Ok(())
     }
 
     /// The configuration.

@@ -3,7 +3,9 @@
 use portcullis_store::{Session, SessionUse, User};
 use serde_json::{Map, Value, json};
 
-use super::{AccountError, Accounts, LoginContext, TokenPair, digest_hex, random_token};
+use crate::audit::{AuditAction, AuditOutcome};
+
+use super::{AccountError, Accounts, RequestContext, TokenPair, digest_hex, random_token};
 use crate::tokens::revoked_jti_key;
 
 impl Accounts {
@@ -13,7 +15,7 @@ impl Accounts {
         user: &User,
         mfa: bool,
         family: Option<&str>,
-        ctx: &LoginContext,
+        ctx: &RequestContext,
     ) -> Result<TokenPair, AccountError> {
         let client_id = ctx.client_id.clone().unwrap_or_else(|| self.config.default_client_id.clone());
         let jti = crate::random::token_id().map_err(AccountError::internal)?;
@@ -52,19 +54,29 @@ impl Accounts {
 
     /// Exchanges a refresh token for new tokens. Each refresh token works once;
     /// presenting a used one revokes its whole family (a stolen token was used).
-    pub async fn refresh(&self, refresh_token: &str, ctx: &LoginContext) -> Result<(TokenPair, i64), AccountError> {
+    pub async fn refresh(&self, refresh_token: &str, ctx: &RequestContext) -> Result<(TokenPair, i64), AccountError> {
         match self.store.use_session(&digest_hex(refresh_token), ctx.now).await.map_err(AccountError::internal)? {
             SessionUse::Fresh(session) => {
                 let user = self.store.user_by_id(session.user_id).await.map_err(AccountError::internal)?;
                 let Some(user) = user.filter(|u| u.status == "active") else {
                     return Err(AccountError::InvalidRefreshToken);
                 };
-                let ctx = LoginContext { client_id: Some(session.client_id.clone()), ..ctx.clone() };
+                let ctx = RequestContext { client_id: Some(session.client_id.clone()), ..ctx.clone() };
                 let pair = self.open_session(&user, session.mfa, Some(&session.family_id), &ctx).await?;
+                self.audit(AuditAction::TokenRefreshed, AuditOutcome::Success, &ctx, Some(user.id), json!({})).await?;
                 Ok((pair, user.id))
             }
             SessionUse::Reused(session) => {
-                self.store.revoke_family(&session.family_id, ctx.now).await.map_err(AccountError::internal)?;
+                let revoked =
+                    self.store.revoke_family(&session.family_id, ctx.now).await.map_err(AccountError::internal)?;
+                self.audit(
+                    AuditAction::RefreshReuseDetected,
+                    AuditOutcome::Denied,
+                    ctx,
+                    Some(session.user_id),
+                    json!({"sessions_revoked": revoked}),
+                )
+                .await?;
                 Err(AccountError::RefreshReuse { user_id: session.user_id })
             }
             SessionUse::Dead(_) | SessionUse::Unknown => Err(AccountError::InvalidRefreshToken),
@@ -75,11 +87,13 @@ impl Accounts {
     /// token's `jti` until its `exp`.
     pub async fn logout(
         &self,
+        user_id: Option<i64>,
         jti: Option<&str>,
         exp: Option<i64>,
         refresh_token: Option<&str>,
-        now: i64,
+        ctx: &RequestContext,
     ) -> Result<(), AccountError> {
+        let now = ctx.now;
         if let Some(token) = refresh_token
             && let SessionUse::Fresh(s) | SessionUse::Reused(s) | SessionUse::Dead(s) =
                 self.store.use_session(&digest_hex(token), now).await.map_err(AccountError::internal)?
@@ -94,6 +108,6 @@ impl Accounts {
                 .await
                 .map_err(AccountError::internal)?;
         }
-        Ok(())
+        self.audit(AuditAction::Logout, AuditOutcome::Success, ctx, user_id, json!({"jti": jti})).await
     }
 }

@@ -2,7 +2,10 @@
 
 use portcullis_store::{NewUser, StoreErrorKind, User, UserPatch};
 
-use super::{AccountError, Accounts};
+use serde_json::json;
+
+use super::{AccountError, Accounts, RequestContext};
+use crate::audit::{AuditAction, AuditOutcome};
 
 /// Trims and lower-cases an email after a syntax check (one `@`, non-empty
 /// local part and a dotted domain, no spaces, at most 254 bytes): the
@@ -96,8 +99,9 @@ impl Accounts {
         role: Option<&str>,
         status: Option<&str>,
         password: Option<&str>,
-        now: i64,
+        ctx: &RequestContext,
     ) -> Result<User, AccountError> {
+        let now = ctx.now;
         if let Some(role) = role {
             check_role(role)?;
         }
@@ -122,6 +126,9 @@ impl Accounts {
         if revoke {
             self.store.revoke_user_sessions(id, now).await.map_err(AccountError::internal)?;
         }
+        if password.is_some() {
+            self.audit(AuditAction::PasswordChanged, AuditOutcome::Success, ctx, Some(id), json!({})).await?;
+        }
         Ok(user)
     }
 
@@ -135,15 +142,17 @@ impl Accounts {
     }
 
     /// Lifts a lockout (by the user's email) and clears the failure count.
-    pub async fn unlock(&self, email: &str) -> Result<(), AccountError> {
+    pub async fn unlock(&self, email: &str, ctx: &RequestContext) -> Result<(), AccountError> {
         let email = normalize_email(email)?;
         self.state.clear_until(&super::login::lock_key(&email)).await.map_err(AccountError::internal)?;
-        self.state.reset(&super::login::failures_key(&email)).await.map_err(AccountError::internal)
+        self.state.reset(&super::login::failures_key(&email)).await.map_err(AccountError::internal)?;
+        let user_id = self.store.user_by_email(&email).await.map_err(AccountError::internal)?.map(|u| u.id);
+        self.audit(AuditAction::Unlock, AuditOutcome::Success, ctx, user_id, json!({"email": email})).await
     }
 
     /// Removes a user's 2FA (secret, backup codes) so they can enrol again.
-    pub async fn reset_2fa(&self, id: i64, now: i64) -> Result<(), AccountError> {
-        self.store.set_totp(id, None, false, now).await.map_err(|e| match e.kind() {
+    pub async fn reset_2fa(&self, id: i64, ctx: &RequestContext) -> Result<(), AccountError> {
+        self.store.set_totp(id, None, false, ctx.now).await.map_err(|e| match e.kind() {
             StoreErrorKind::NotFound => AccountError::NotFound,
             _ => AccountError::internal(e),
         })?;

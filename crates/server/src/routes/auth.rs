@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use portcullis_core::accounts::{LoginContext, LoginOutcome};
+use portcullis_core::accounts::{LoginOutcome, RequestContext};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -12,8 +12,16 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::{ApiJson, ClientContext};
 use crate::state::AppState;
 
-fn context(state: &AppState, client: ClientContext) -> LoginContext {
-    LoginContext { ip: client.ip, user_agent: client.user_agent, client_id: client.client_id, now: state.now() }
+/// The request's context for the domain: caller, request id, time.
+pub(crate) fn context(state: &AppState, client: ClientContext, actor: Option<String>) -> RequestContext {
+    RequestContext {
+        ip: client.ip,
+        user_agent: client.user_agent,
+        client_id: client.client_id,
+        request_id: crate::middleware::current_request_id(),
+        actor,
+        now: state.now(),
+    }
 }
 
 /// Unknown members (e.g. `captcha_token`, checked once captcha is configured) are ignored.
@@ -29,7 +37,7 @@ pub async fn login(
     client: ClientContext,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(&state, client);
+    let ctx = context(&state, client, None);
     match state.accounts().login(&body.email, &body.password, &ctx).await? {
         LoginOutcome::Tokens(pair) => Ok(axum::Json(pair).into_response()),
         LoginOutcome::MfaRequired { mfa_token } => {
@@ -51,7 +59,7 @@ pub async fn login_mfa(
     client: ClientContext,
     ApiJson(body): ApiJson<MfaRequest>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(&state, client);
+    let ctx = context(&state, client, None);
     let (pair, _) = state.accounts().login_mfa(&body.mfa_token, &body.code, &ctx).await?;
     Ok(axum::Json(pair).into_response())
 }
@@ -68,7 +76,7 @@ pub async fn refresh(
     client: ClientContext,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Response, ApiError> {
-    let ctx = context(&state, client);
+    let ctx = context(&state, client, None);
     let (pair, _) = state.accounts().refresh(&body.refresh_token, &ctx).await?;
     Ok(axum::Json(pair).into_response())
 }
@@ -83,6 +91,7 @@ pub struct LogoutRequest {
 /// `POST /v1/auth/logout` (bearer): revokes the access token and, when given, the refresh token's family.
 pub async fn logout(
     State(state): State<AppState>,
+    client: ClientContext,
     caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
@@ -93,7 +102,9 @@ pub async fn logout(
         serde_json::from_slice(&body).map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?
     };
     let refresh = request.refresh_token;
-    state.accounts().logout(caller.token.jti(), caller.token.exp(), refresh.as_deref(), state.now()).await?;
+    let ctx = context(&state, client, None);
+    let user = caller.user_id().ok();
+    state.accounts().logout(user, caller.token.jti(), caller.token.exp(), refresh.as_deref(), &ctx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -112,19 +123,23 @@ pub struct CodeRequest {
 /// `POST /v1/auth/mfa/totp/activate` (bearer) → `{backup_codes}`, shown once.
 pub async fn totp_activate(
     State(state): State<AppState>,
+    client: ClientContext,
     caller: Caller,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
-    let codes = state.accounts().totp_activate(caller.user_id()?, &body.code, state.now()).await?;
+    let ctx = context(&state, client, None);
+    let codes = state.accounts().totp_activate(caller.user_id()?, &body.code, &ctx).await?;
     Ok(axum::Json(json!({ "backup_codes": codes })).into_response())
 }
 
 /// `DELETE /v1/auth/mfa/totp` (bearer) with a current code.
 pub async fn totp_disable(
     State(state): State<AppState>,
+    client: ClientContext,
     caller: Caller,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
-    state.accounts().totp_disable(caller.user_id()?, &body.code, state.now()).await?;
+    let ctx = context(&state, client, None);
+    state.accounts().totp_disable(caller.user_id()?, &body.code, &ctx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,7 +1,7 @@
 //! The API's routes.
 
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod health;
 mod keys;
 mod tokens;

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::auth::Admin;
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ClientContext};
+use crate::routes::auth::context;
 use crate::state::AppState;
 
 /// The public view of a user (never the hash or the 2FA secret).
@@ -103,7 +104,8 @@ pub struct UpdateUser {
 
 /// `PATCH /v1/users/{id}`.
 pub async fn update(
-    _admin: Admin,
+    admin: Admin,
+    client: ClientContext,
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateUser>,
@@ -115,7 +117,7 @@ pub async fn update(
             body.role.as_deref(),
             body.status.as_deref(),
             body.password.as_deref(),
-            state.now(),
+            &context(&state, client, Some(admin.subject)),
         )
         .await?;
     Ok(axum::Json(view(&state, &user).await?).into_response())
@@ -133,23 +135,25 @@ pub async fn delete(
 
 /// `POST /v1/users/{id}/unlock`.
 pub async fn unlock(
-    _admin: Admin,
+    admin: Admin,
+    client: ClientContext,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let user = state.accounts().user(parse_id(&id)?).await?;
-    state.accounts().unlock(&user.email).await?;
+    state.accounts().unlock(&user.email, &context(&state, client, Some(admin.subject))).await?;
     Ok(axum::Json(view(&state, &user).await?).into_response())
 }
 
 /// `POST /v1/users/{id}/reset-2fa`.
 pub async fn reset_2fa(
-    _admin: Admin,
+    admin: Admin,
+    client: ClientContext,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    state.accounts().reset_2fa(id, state.now()).await?;
+    state.accounts().reset_2fa(id, &context(&state, client, Some(admin.subject))).await?;
     let user = state.accounts().user(id).await?;
     Ok(axum::Json(view(&state, &user).await?).into_response())
 }
