@@ -27,7 +27,25 @@ pub struct RawConfig {
     pub jwks: RawJwks,
     pub auth: RawAuth,
     pub secrets: RawSecrets,
+    pub captcha: RawCaptcha,
     pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawCaptcha {
+    pub provider: Option<String>,
+    pub secret: Option<String>,
+    pub verify_url: Option<String>,
+    pub min_score: f64,
+    pub hostname: Option<String>,
+    pub timeout_ms: u64,
+}
+
+impl Default for RawCaptcha {
+    fn default() -> Self {
+        RawCaptcha { provider: None, secret: None, verify_url: None, min_score: 0.5, hostname: None, timeout_ms: 5000 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -141,6 +159,7 @@ impl Default for RawJwks {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawAuth {
+    pub registration: bool,
     pub require_2fa_for_admins: bool,
     pub default_client_id: String,
     pub lockout_threshold: u64,
@@ -152,6 +171,7 @@ pub struct RawAuth {
 impl Default for RawAuth {
     fn default() -> Self {
         RawAuth {
+            registration: false,
             require_2fa_for_admins: true,
             default_client_id: "portcullis".into(),
             lockout_threshold: 5,
@@ -277,6 +297,17 @@ pub enum ProviderConfig {
     Pkcs11 { module: PathBuf, token_label: String, pin: SecretSource },
 }
 
+/// Captcha, validated (the secret is resolved at start-up).
+#[derive(Debug, Clone)]
+pub struct CaptchaSettings {
+    pub provider: portcullis_core::captcha::CaptchaProvider,
+    pub secret: SecretSource,
+    pub verify_url: Option<String>,
+    pub min_score: f64,
+    pub hostname: Option<String>,
+    pub timeout_ms: u64,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -306,6 +337,9 @@ pub struct Config {
     pub jwks_max_age_seconds: u64,
     pub jwks_min_refresh_interval_seconds: u64,
     pub require_2fa_for_admins: bool,
+    pub registration: bool,
+    /// `None` when captcha is off.
+    pub captcha: Option<CaptchaSettings>,
     pub accounts: portcullis_core::accounts::AccountsConfig,
     pub master_key: Option<SecretSource>,
     pub log_level: String,
@@ -432,6 +466,36 @@ impl RawConfig {
             "server.public_url",
             "must be an http:// or https:// URL",
         );
+        let captcha = match self.captcha.provider.as_deref() {
+            None => None,
+            Some(name) => {
+                let provider = match name {
+                    "recaptcha_v3" => Some(portcullis_core::captcha::CaptchaProvider::RecaptchaV3),
+                    "hcaptcha" => Some(portcullis_core::captcha::CaptchaProvider::HCaptcha),
+                    "turnstile" => Some(portcullis_core::captcha::CaptchaProvider::Turnstile),
+                    _ => None,
+                };
+                check(
+                    provider.is_some(),
+                    "captcha.provider",
+                    "must be \"recaptcha_v3\", \"hcaptcha\" or \"turnstile\"",
+                );
+                check(self.captcha.secret.is_some(), "captcha.secret", "is required when captcha.provider is set");
+                check((0.0..=1.0).contains(&self.captcha.min_score), "captcha.min_score", "must be between 0 and 1");
+                check(self.captcha.timeout_ms > 0, "captcha.timeout_ms", "must be at least 1");
+                match (provider, &self.captcha.secret) {
+                    (Some(provider), Some(secret)) => Some(CaptchaSettings {
+                        provider,
+                        secret: SecretSource::parse(secret),
+                        verify_url: self.captcha.verify_url.clone(),
+                        min_score: self.captcha.min_score,
+                        hostname: self.captcha.hostname.clone(),
+                        timeout_ms: self.captcha.timeout_ms,
+                    }),
+                    _ => None,
+                }
+            }
+        };
         let (Some(listen), Some(algorithm), Some(provider)) = (listen, algorithm, provider) else {
             return Err(ConfigError { problems });
         };
@@ -465,6 +529,8 @@ impl RawConfig {
             jwks_max_age_seconds: self.jwks.max_age_seconds,
             jwks_min_refresh_interval_seconds: self.jwks.min_refresh_interval_seconds,
             require_2fa_for_admins: self.auth.require_2fa_for_admins,
+            registration: self.auth.registration,
+            captcha,
             accounts: portcullis_core::accounts::AccountsConfig {
                 lockout_threshold: self.auth.lockout_threshold,
                 lockout_seconds: secs(self.auth.lockout_minutes.saturating_mul(60)),

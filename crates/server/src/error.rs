@@ -34,6 +34,10 @@ pub enum ErrorCode {
     InvalidMfaToken,
     InvalidRefreshToken,
     EmailTaken,
+    CaptchaRequired,
+    CaptchaFailed,
+    CaptchaUnavailable,
+    RegistrationDisabled,
     Unauthorized,
     InvalidToken,
     InsufficientScope,
@@ -53,7 +57,11 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 33] = [
+    pub const ALL: [ErrorCode; 37] = [
+        ErrorCode::CaptchaRequired,
+        ErrorCode::CaptchaFailed,
+        ErrorCode::CaptchaUnavailable,
+        ErrorCode::RegistrationDisabled,
         ErrorCode::InvalidCredentials,
         ErrorCode::AccountLocked,
         ErrorCode::InvalidCode,
@@ -113,6 +121,10 @@ impl ErrorCode {
             ErrorCode::InvalidMfaToken => ("invalid_mfa_token", S::UNAUTHORIZED),
             ErrorCode::InvalidRefreshToken => ("invalid_refresh_token", S::UNAUTHORIZED),
             ErrorCode::EmailTaken => ("email_taken", S::CONFLICT),
+            ErrorCode::CaptchaRequired => ("captcha_required", S::BAD_REQUEST),
+            ErrorCode::CaptchaFailed => ("captcha_failed", S::FORBIDDEN),
+            ErrorCode::CaptchaUnavailable => ("captcha_unavailable", S::SERVICE_UNAVAILABLE),
+            ErrorCode::RegistrationDisabled => ("registration_disabled", S::FORBIDDEN),
             ErrorCode::Unauthorized => ("unauthorized", S::UNAUTHORIZED),
             ErrorCode::InvalidToken => ("invalid_token", S::UNAUTHORIZED),
             ErrorCode::InsufficientScope => ("insufficient_scope", S::FORBIDDEN),

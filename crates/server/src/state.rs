@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use portcullis_core::accounts::Accounts;
+use portcullis_core::captcha::CaptchaVerifier;
 use portcullis_core::clock::Clock;
 use portcullis_core::tokens::TokenService;
 use portcullis_store::Store;
@@ -20,12 +21,15 @@ pub struct ServerConfig {
     pub require_2fa_for_admins: bool,
     /// Log one line per request.
     pub access_log: bool,
+    /// `POST /v1/auth/register` is open.
+    pub registration: bool,
 }
 
 struct Inner {
     config: ServerConfig,
     tokens: Arc<TokenService>,
     accounts: Arc<Accounts>,
+    captcha: Option<Arc<CaptchaVerifier>>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
@@ -47,10 +51,16 @@ impl AppState {
         config: ServerConfig,
         tokens: Arc<TokenService>,
         accounts: Arc<Accounts>,
+        captcha: Option<Arc<CaptchaVerifier>>,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        AppState(Arc::new(Inner { config, tokens, accounts, store, clock, metrics: Metrics::new() }))
+        AppState(Arc::new(Inner { config, tokens, accounts, captcha, store, clock, metrics: Metrics::new() }))
+    }
+
+    /// The captcha verifier, when captcha is configured.
+    pub fn captcha(&self) -> Option<&Arc<CaptchaVerifier>> {
+        self.0.captcha.as_ref()
     }
 
     /// Users, login, 2FA, sessions.

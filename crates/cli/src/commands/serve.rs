@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use portcullis_core::captcha::{CaptchaConfig, CaptchaVerifier};
 use portcullis_server::{AppState, ServerConfig};
 
 use crate::Failure;
@@ -40,9 +41,11 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             jwks_max_age: config.jwks_max_age_seconds,
             require_2fa_for_admins: config.require_2fa_for_admins,
             access_log: config.access_log,
+            registration: config.registration,
         },
         services.tokens.clone(),
         services.accounts.clone(),
+        captcha(&config)?,
         services.store.clone(),
         services.clock.clone(),
     );
@@ -116,4 +119,17 @@ async fn bootstrap_admin(services: &crate::app::Services) -> Result<(), Failure>
         }
     }
     Ok(())
+}
+
+/// The captcha verifier when `captcha.provider` is set.
+fn captcha(config: &Config) -> Result<Option<std::sync::Arc<CaptchaVerifier>>, Failure> {
+    let Some(settings) = &config.captcha else { return Ok(None) };
+    let secret = settings.secret.resolve().context("captcha.secret")?;
+    let mut captcha = CaptchaConfig::new(settings.provider, secret);
+    captcha.verify_url = settings.verify_url.clone();
+    captcha.min_score = settings.min_score;
+    captcha.expected_hostname = settings.hostname.clone();
+    captcha.timeout = Duration::from_millis(settings.timeout_ms);
+    let verifier = CaptchaVerifier::new(captcha).map_err(|e| Failure::Usage(format!("captcha: {e}")))?;
+    Ok(Some(std::sync::Arc::new(verifier)))
 }

@@ -180,6 +180,12 @@ pub const KEYS: &[Key] = &[
         doc: "Issuer name shown in authenticator apps.",
     },
     Key {
+        path: "auth.registration",
+        default: Some("false"),
+        example: "",
+        doc: "Open POST /v1/auth/register for self-service sign-up (403 registration_disabled when off).",
+    },
+    Key {
         path: "auth.require_2fa_for_admins",
         default: Some("true"),
         example: "",
@@ -191,6 +197,37 @@ pub const KEYS: &[Key] = &[
         example: "\"env:PORTCULLIS_MASTER_KEY\"",
         doc: "The master key (base64 of 32 bytes) as a secret source. Default: <server.data_dir>/master.key, generated on first start with mode 0600.",
     },
+    Key {
+        path: "captcha.provider",
+        default: None,
+        example: "\"turnstile\"",
+        doc: "recaptcha_v3, hcaptcha or turnstile. When set, login and registration require a valid captcha_token (400 captcha_required, 403 captcha_failed, 503 captcha_unavailable when the provider cannot be reached — never a silent pass).",
+    },
+    Key {
+        path: "captcha.secret",
+        default: None,
+        example: "\"env:PORTCULLIS_CAPTCHA_SECRET\"",
+        doc: "The provider's secret key, as a secret source.",
+    },
+    Key {
+        path: "captcha.verify_url",
+        default: None,
+        example: "\"https://challenges.cloudflare.com/turnstile/v0/siteverify\"",
+        doc: "The siteverify URL. Default: the provider's. Plain http only to loopback.",
+    },
+    Key {
+        path: "captcha.min_score",
+        default: Some("0.5"),
+        example: "",
+        doc: "reCAPTCHA v3: the lowest score accepted (its action must also match: login or register).",
+    },
+    Key {
+        path: "captcha.hostname",
+        default: None,
+        example: "\"auth.example.com\"",
+        doc: "When set, the hostname the provider reports must match.",
+    },
+    Key { path: "captcha.timeout_ms", default: Some("5000"), example: "", doc: "Timeout of one siteverify call." },
     Key {
         path: "log.level",
         default: Some("\"info\""),

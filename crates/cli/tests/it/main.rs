@@ -6,6 +6,7 @@ mod support;
 
 mod accounts;
 mod audit;
+mod captcha;
 mod config;
 mod interop;
 mod master_key;

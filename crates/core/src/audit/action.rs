@@ -49,6 +49,8 @@ actions! {
     Unlock => "unlock",
     MfaEnrolled => "mfa_enrolled",
     MfaFailed => "mfa_failed",
+    MfaDisabled => "mfa_disabled",
+    Registered => "registered",
     TokenRefreshed => "token_refreshed",
     RefreshReuseDetected => "refresh_reuse_detected",
     PasswordChanged => "password_changed",

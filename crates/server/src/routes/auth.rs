@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::accounts::{LoginOutcome, RequestContext};
+use portcullis_core::captcha::CaptchaVerdict;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -24,11 +25,31 @@ pub(crate) fn context(state: &AppState, client: ClientContext, actor: Option<Str
     }
 }
 
-/// Unknown members (e.g. `captcha_token`, checked once captcha is configured) are ignored.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     email: String,
     password: String,
+    /// Required when captcha is configured.
+    #[serde(default)]
+    captcha_token: Option<String>,
+}
+
+/// When captcha is configured, a valid token is required before anything else
+/// is looked at; an unreachable provider is 503, never a pass.
+async fn check_captcha(state: &AppState, token: Option<&str>, ip: Option<&str>, action: &str) -> Result<(), ApiError> {
+    let Some(verifier) = state.captcha() else { return Ok(()) };
+    let token = token.ok_or_else(|| ApiError::new(ErrorCode::CaptchaRequired, "a captcha_token is required"))?;
+    match verifier.verify(token, ip, action).await {
+        Ok(CaptchaVerdict::Passed) => Ok(()),
+        Ok(CaptchaVerdict::Failed { reasons }) => {
+            Err(ApiError::new(ErrorCode::CaptchaFailed, "the captcha was not solved").with("reasons", json!(reasons)))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "captcha verification unavailable");
+            Err(ApiError::new(ErrorCode::CaptchaUnavailable, "captcha verification is unavailable; retry later"))
+        }
+    }
 }
 
 /// `POST /v1/auth/login`.
@@ -37,6 +58,7 @@ pub async fn login(
     client: ClientContext,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
+    check_captcha(&state, body.captcha_token.as_deref(), client.ip.as_deref(), "login").await?;
     let ctx = context(&state, client, None);
     match state.accounts().login(&body.email, &body.password, &ctx).await? {
         LoginOutcome::Tokens(pair) => Ok(axum::Json(pair).into_response()),
@@ -142,4 +164,28 @@ pub async fn totp_disable(
     let ctx = context(&state, client, None);
     state.accounts().totp_disable(caller.user_id()?, &body.code, &ctx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    email: String,
+    password: String,
+    #[serde(default)]
+    captcha_token: Option<String>,
+}
+
+/// `POST /v1/auth/register` (when `auth.registration` is on) → 201 with the new user's id.
+pub async fn register(
+    State(state): State<AppState>,
+    client: ClientContext,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    if !state.config().registration {
+        return Err(ApiError::new(ErrorCode::RegistrationDisabled, "self-registration is off (auth.registration)"));
+    }
+    check_captcha(&state, body.captcha_token.as_deref(), client.ip.as_deref(), "register").await?;
+    let ctx = context(&state, client, None);
+    let user = state.accounts().register(&body.email, &body.password, &ctx).await?;
+    Ok((StatusCode::CREATED, axum::Json(json!({"id": user.id.to_string(), "email": user.email}))).into_response())
 }

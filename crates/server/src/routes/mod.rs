@@ -24,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/.well-known/openid-configuration", get(well_known::openid_configuration))
         .route("/v1/tokens/verify", post(tokens::verify))
         .route("/v1/audit", get(audit::list))
+        .route("/v1/auth/register", post(auth::register))
         .route("/v1/auth/login", post(auth::login))
         .route("/v1/auth/login/mfa", post(auth::login_mfa))
         .route("/v1/auth/refresh", post(auth::refresh))
