@@ -119,6 +119,11 @@ pub trait UserStore: Send + Sync {
     async fn use_session(&self, token_hash: &str, now: i64) -> Result<SessionUse, StoreError>;
     /// Revokes every session of a family; returns how many were live.
     async fn revoke_family(&self, family_id: &str, now: i64) -> Result<u64, StoreError>;
+    /// Revokes the family of the session whose access token had `jti` (logout
+    /// without the refresh token); returns how many sessions were live.
+    async fn revoke_family_of_access_jti(&self, jti: &str, now: i64) -> Result<u64, StoreError>;
+    /// The `jti`s of the access tokens issued in a family, to revoke them too.
+    async fn family_access_jtis(&self, family_id: &str) -> Result<Vec<String>, StoreError>;
     /// Revokes every session of a user (password reset, disable).
     async fn revoke_user_sessions(&self, user_id: i64, now: i64) -> Result<u64, StoreError>;
 }
@@ -407,6 +412,29 @@ impl UserStore for SqlStore {
                 .await
                 .store_context(|| "revoking a session family".to_owned())?;
         Ok(done.rows_affected())
+    }
+
+    async fn revoke_family_of_access_jti(&self, jti: &str, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE refresh_sessions SET revoked_at = $2 WHERE revoked_at IS NULL AND family_id IN \
+             (SELECT family_id FROM refresh_sessions WHERE access_jti = $1)",
+        )
+        .bind(jti)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .store_context(|| "revoking a session by its access token".to_owned())?;
+        Ok(done.rows_affected())
+    }
+
+    async fn family_access_jtis(&self, family_id: &str) -> Result<Vec<String>, StoreError> {
+        let context = || "listing a session family's access tokens".to_owned();
+        let rows = sqlx::query("SELECT access_jti FROM refresh_sessions WHERE family_id = $1")
+            .bind(family_id)
+            .fetch_all(&self.pool)
+            .await
+            .store_context(context)?;
+        rows.iter().map(|r| r.try_get("access_jti")).collect::<Result<_, sqlx::Error>>().store_context(context)
     }
 
     async fn revoke_user_sessions(&self, user_id: i64, now: i64) -> Result<u64, StoreError> {

@@ -122,6 +122,8 @@ async fn the_whole_login_flow_works_over_http() {
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_refresh_token")));
     let (status, _, _) = post(&server, "/v1/auth/refresh", json!({"refresh_token": new_refresh}), None).await;
     assert_eq!(status, 401, "the family is revoked");
+    let stolen_access = refreshed["access_token"].as_str().unwrap();
+    assert_eq!(verify(&server, stolen_access).await["error"], "revoked", "and so are the family's access tokens");
 
     // Admin changes: a password change and an unlock are audited too.
     let alice_id = body_id(&server, &admin, "alice@example.com").await;
@@ -147,6 +149,9 @@ async fn the_whole_login_flow_works_over_http() {
     assert_eq!(verify(&server, &access).await["valid"], true);
     let (status, _, _) = post(&server, "/v1/auth/logout", json!({}), Some(&access)).await;
     assert_eq!(status, 204);
+    let (status, _, _) =
+        post(&server, "/v1/auth/refresh", json!({"refresh_token": refreshed["refresh_token"]}), None).await;
+    assert_eq!(status, 401, "logout without the refresh token still ends the session");
     let body = verify(&server, &access).await;
     assert_eq!((body["valid"].as_bool(), body["error"].as_str()), (Some(false), Some("revoked")));
 
@@ -239,4 +244,32 @@ async fn lockout_holds_under_parallel_attempts_and_for_unknown_emails() {
     let (status, _, _) =
         post(&server, "/v1/auth/login", json!({"email": "ghost@example.com", "password": "whatever!!"}), None).await;
     assert_eq!(status, 423);
+}
+
+#[tokio::test]
+async fn parallel_logins_with_the_right_password_never_lock_the_account() {
+    let env = env();
+    let server = env.serve();
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let url = server.url("/v1/auth/login");
+            tokio::spawn(async move {
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&json!({"email": ADMIN, "password": ADMIN_PASSWORD}))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for a in attempts {
+        let status = a.await.unwrap();
+        assert!(status == 200 || status == 423, "{status}");
+    }
+    let (status, _, body) =
+        post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    assert_eq!(status, 200, "no lock was set: {body}");
 }

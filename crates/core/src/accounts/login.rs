@@ -83,17 +83,19 @@ impl Accounts {
         let attempt =
             self.state.increment(&failures_key(&email), window_ms, now_ms).await.map_err(AccountError::internal)?;
         if attempt > self.config.lockout_threshold {
-            let until = now_ms.saturating_add(window_ms);
-            self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
+            // Every allowed attempt is taken (failed, or still being checked):
+            // refuse without hashing. The lock itself is only set by the
+            // failure that reaches the threshold, so parallel *correct*
+            // attempts cannot lock an account; these get a short retry.
             self.audit(
                 AuditAction::FailedLogin,
                 AuditOutcome::Denied,
                 ctx,
                 None,
-                json!({"email": email, "reason": "locked"}),
+                json!({"email": email, "reason": "attempts_exhausted"}),
             )
             .await?;
-            return Err(locked(until, now_ms));
+            return Err(AccountError::Locked { retry_after: 1 });
         }
         let user = self.store.user_by_email(&email).await.map_err(AccountError::internal)?;
         let stored = user.as_ref().filter(|u| u.status == "active").map(|u| u.password_hash.as_str());

@@ -69,6 +69,10 @@ impl Accounts {
             SessionUse::Reused(session) => {
                 let revoked =
                     self.store.revoke_family(&session.family_id, ctx.now).await.map_err(AccountError::internal)?;
+                // The family's access tokens may be in a thief's hands too.
+                for jti in self.store.family_access_jtis(&session.family_id).await.map_err(AccountError::internal)? {
+                    self.revoke_jti(&jti, None, ctx.now).await?;
+                }
                 self.audit(
                     AuditAction::RefreshReuseDetected,
                     AuditOutcome::Denied,
@@ -83,8 +87,23 @@ impl Accounts {
         }
     }
 
-    /// Logs out: revokes the refresh token's family (when given) and the access
-    /// token's `jti` until its `exp`.
+    /// Remembers `jti` as revoked until the token expires (its `exp`, or the
+    /// longest lifetime a token can have) plus the verification leeway.
+    async fn revoke_jti(&self, jti: &str, exp: Option<i64>, now: i64) -> Result<(), AccountError> {
+        let config = self.tokens.config();
+        let until = exp
+            .unwrap_or(now.saturating_add(config.max_ttl))
+            .saturating_add(i64::try_from(config.leeway).unwrap_or(0))
+            .max(now.saturating_add(1));
+        self.state
+            .remember_once(&revoked_jti_key(jti), until.saturating_mul(1000), now.saturating_mul(1000))
+            .await
+            .map_err(AccountError::internal)?;
+        Ok(())
+    }
+
+    /// Logs out: revokes the session (by the refresh token when given, else by
+    /// the access token) and the access token's `jti` until its `exp`.
     pub async fn logout(
         &self,
         user_id: Option<i64>,
@@ -101,12 +120,9 @@ impl Accounts {
             self.store.revoke_family(&s.family_id, now).await.map_err(AccountError::internal)?;
         }
         if let Some(jti) = jti {
-            let until_ms =
-                exp.unwrap_or(now + self.tokens.config().max_ttl).saturating_mul(1000).saturating_add(60_000);
-            self.state
-                .remember_once(&revoked_jti_key(jti), until_ms, now.saturating_mul(1000))
-                .await
-                .map_err(AccountError::internal)?;
+            // Without the refresh token, the session is found by its access token.
+            self.store.revoke_family_of_access_jti(jti, now).await.map_err(AccountError::internal)?;
+            self.revoke_jti(jti, exp, now).await?;
         }
         self.audit(AuditAction::Logout, AuditOutcome::Success, ctx, user_id, json!({"jti": jti})).await
     }

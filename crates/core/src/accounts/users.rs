@@ -170,7 +170,7 @@ impl Accounts {
     }
 
     /// The first admin, when there are no users yet: `email`/`password` from
-    /// the environment, or `admin@localhost` with a generated password (returned).
+    /// the environment, or `admin@localhost.localdomain` with a generated password (returned).
     pub async fn bootstrap_admin(
         &self,
         email: Option<&str>,

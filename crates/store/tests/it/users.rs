@@ -173,6 +173,13 @@ pub async fn revoking_a_family_kills_every_session_in_it(store: Arc<dyn Store>) 
     assert!(matches!(store.use_session("b", 2_001).await.unwrap(), SessionUse::Dead(_)));
     assert!(matches!(store.use_session("c", 2_001).await.unwrap(), SessionUse::Fresh(_)));
     assert_eq!(store.revoke_user_sessions(user.id, 2_002).await.unwrap(), 1);
+    store.create_session(&session(user.id, "d", "fam3", 9_000)).await.unwrap();
+    store.create_session(&session(user.id, "e", "fam3", 9_000)).await.unwrap();
+    let mut jtis = store.family_access_jtis("fam3").await.unwrap();
+    jtis.sort();
+    assert_eq!(jtis, ["jti-d", "jti-e"]);
+    assert_eq!(store.revoke_family_of_access_jti("jti-d", 2_003).await.unwrap(), 2, "the whole family of that session");
+    assert!(matches!(store.use_session("e", 2_004).await.unwrap(), SessionUse::Dead(_)));
 }
 
 mod sqlite {
