@@ -200,24 +200,9 @@ async fn body_id(server: &Server, admin: &str, email: &str) -> String {
 async fn lockout_holds_under_parallel_attempts_and_for_unknown_emails() {
     let env = env();
     let server = env.serve();
-    let attempts: Vec<_> = (0..50)
-        .map(|_| {
-            let url = server.url("/v1/auth/login");
-            tokio::spawn(async move {
-                reqwest::Client::new()
-                    .post(url)
-                    .json(&json!({"email": ADMIN, "password": "wrong password!"}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
     let mut unauthorized = 0;
-    for a in attempts {
-        match a.await.unwrap() {
+    for status in parallel_logins(&server, 50, "wrong password!").await {
+        match status {
             401 => unauthorized += 1,
             423 => {}
             other => panic!("unexpected status {other}"),
@@ -250,26 +235,28 @@ async fn lockout_holds_under_parallel_attempts_and_for_unknown_emails() {
 async fn parallel_logins_with_the_right_password_never_lock_the_account() {
     let env = env();
     let server = env.serve();
-    let attempts: Vec<_> = (0..20)
-        .map(|_| {
-            let url = server.url("/v1/auth/login");
-            tokio::spawn(async move {
-                reqwest::Client::new()
-                    .post(url)
-                    .json(&json!({"email": ADMIN, "password": ADMIN_PASSWORD}))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-                    .as_u16()
-            })
-        })
-        .collect();
-    for a in attempts {
-        let status = a.await.unwrap();
+    for status in parallel_logins(&server, 20, ADMIN_PASSWORD).await {
         assert!(status == 200 || status == 423, "{status}");
     }
     let (status, _, body) =
         post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
     assert_eq!(status, 200, "no lock was set: {body}");
+}
+
+/// `n` simultaneous logins as the admin with `password`; their statuses.
+async fn parallel_logins(server: &Server, n: usize, password: &str) -> Vec<u16> {
+    let attempts: Vec<_> = (0..n)
+        .map(|_| {
+            let url = server.url("/v1/auth/login");
+            let body = json!({"email": ADMIN, "password": password});
+            tokio::spawn(
+                async move { reqwest::Client::new().post(url).json(&body).send().await.unwrap().status().as_u16() },
+            )
+        })
+        .collect();
+    let mut statuses = Vec::with_capacity(n);
+    for a in attempts {
+        statuses.push(a.await.unwrap());
+    }
+    statuses
 }
