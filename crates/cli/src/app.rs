@@ -11,8 +11,10 @@ use portcullis_core::keys::pkcs11::{Pkcs11Config, Pkcs11Provider};
 use portcullis_core::keys::{FileProvider, KeyConfig, KeyManager, KeyProvider, LocalProvider};
 use portcullis_core::master_key::MasterKeyring;
 use portcullis_core::password::{PasswordConfig, PasswordHasher};
+use portcullis_core::rate_limit::RateLimiter;
+use portcullis_core::resilient_state::ResilientState;
 use portcullis_core::tokens::{TokenConfig, TokenService};
-use portcullis_state::{MemoryBackend, StateBackend, StateConfig};
+use portcullis_state::{MemoryBackend, RedisBackend, StateBackend, StateConfig};
 use portcullis_store::{ConnectOptions, Store};
 
 use crate::config::{Config, ProviderConfig};
@@ -23,9 +25,30 @@ const MASTER_KEY_META: &str = "master_key_id";
 /// Everything a command needs.
 pub struct Services {
     pub store: Arc<dyn Store>,
+    pub state: Arc<dyn StateBackend>,
     pub tokens: Arc<TokenService>,
     pub accounts: Arc<Accounts>,
+    pub limiter: Option<Arc<RateLimiter>>,
+    /// Failures of the shared backend (Redis), for metrics.
+    pub state_failures: Option<Arc<std::sync::atomic::AtomicU64>>,
     pub clock: Arc<dyn Clock>,
+}
+
+/// The ephemeral-state backend: Redis (with the `state.on_redis_error`
+/// policy) when `state.redis_url` is set, else this process's memory.
+pub async fn open_state(
+    config: &Config,
+) -> anyhow::Result<(Arc<dyn StateBackend>, Option<Arc<std::sync::atomic::AtomicU64>>)> {
+    let state_config = StateConfig { prefix: config.state_prefix.clone() };
+    Ok(match &config.redis_url {
+        None => (Arc::new(MemoryBackend::new(state_config)), None),
+        Some(url) => {
+            let redis = RedisBackend::connect(url, state_config.clone()).await.context("state.redis_url")?;
+            let resilient = ResilientState::new(Arc::new(redis), config.on_redis_error, state_config);
+            let failures = resilient.failure_counter();
+            (Arc::new(resilient), Some(failures))
+        }
+    })
 }
 
 /// Connects and migrates the database.
@@ -132,13 +155,19 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
             .saturating_add(i64::try_from(config.key_refresh_interval_seconds).unwrap_or(i64::MAX)),
     };
     let keys = KeyManager::open(store.clone(), provider, key_config, clock.now()).await.context("signing keys")?;
-    // Ephemeral state (lockout counters, one-time MFA tokens, revoked jtis):
-    // in memory until a Redis backend is configured.
-    let state: Arc<dyn StateBackend> = Arc::new(MemoryBackend::new(StateConfig::default()));
+    let (state, state_failures) = open_state(config).await?;
     let tokens = Arc::new(TokenService::new(keys, token_config(config)).with_revocations(state.clone()));
     let hasher = PasswordHasher::new(PasswordConfig::default()).context("password hashing")?;
     let audit = AuditLog::new(store.clone(), Arc::new(NoGeo));
-    let accounts =
-        Arc::new(Accounts::new(store.clone(), state, hasher, tokens.clone(), master, audit, config.accounts.clone()));
-    Ok(Services { store, tokens, accounts, clock })
+    let accounts = Arc::new(Accounts::new(
+        store.clone(),
+        state.clone(),
+        hasher,
+        tokens.clone(),
+        master,
+        audit,
+        config.accounts.clone(),
+    ));
+    let limiter = config.rate_limits.map(|limits| Arc::new(RateLimiter::new(state.clone(), limits)));
+    Ok(Services { store, state, tokens, accounts, limiter, state_failures, clock })
 }

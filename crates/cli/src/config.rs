@@ -22,6 +22,8 @@ pub use reference::{example_toml, reference_markdown};
 pub struct RawConfig {
     pub server: RawServer,
     pub database: RawDatabase,
+    pub state: RawState,
+    pub rate_limits: RawRateLimits,
     pub keys: RawKeys,
     pub tokens: RawTokens,
     pub jwks: RawJwks,
@@ -52,6 +54,7 @@ impl Default for RawCaptcha {
 #[serde(deny_unknown_fields, default)]
 pub struct RawServer {
     pub listen: String,
+    pub trusted_proxies: Vec<String>,
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub shutdown_grace_seconds: u64,
@@ -61,9 +64,44 @@ impl Default for RawServer {
     fn default() -> Self {
         RawServer {
             listen: "127.0.0.1:8080".into(),
+            trusted_proxies: Vec::new(),
             data_dir: PathBuf::from("./portcullis-data"),
             public_url: None,
             shutdown_grace_seconds: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawState {
+    pub redis_url: Option<String>,
+    pub prefix: String,
+    pub on_redis_error: String,
+}
+
+impl Default for RawState {
+    fn default() -> Self {
+        RawState { redis_url: None, prefix: "portcullis:".into(), on_redis_error: "local_fallback".into() }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRateLimits {
+    pub enabled: bool,
+    pub auth: String,
+    pub validation: String,
+    pub user_management: String,
+}
+
+impl Default for RawRateLimits {
+    fn default() -> Self {
+        RawRateLimits {
+            enabled: true,
+            auth: "10/min".into(),
+            validation: "100/min".into(),
+            user_management: "50/min".into(),
         }
     }
 }
@@ -312,6 +350,12 @@ pub struct CaptchaSettings {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    pub redis_url: Option<String>,
+    pub state_prefix: String,
+    pub on_redis_error: portcullis_core::resilient_state::OnError,
+    /// `None` when rate limiting is off.
+    pub rate_limits: Option<portcullis_core::rate_limit::RateLimits>,
     pub data_dir: PathBuf,
     pub public_url: String,
     /// `server.public_url` was not set: serve may replace it with the bound address.
@@ -466,6 +510,48 @@ impl RawConfig {
             "server.public_url",
             "must be an http:// or https:// URL",
         );
+        let mut trusted_proxies = Vec::new();
+        for p in &self.server.trusted_proxies {
+            // A bare address is a /32 (or /128).
+            let parsed = p.parse::<ipnet::IpNet>().or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+            match parsed {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => {
+                    check(false, "server.trusted_proxies", "each entry must be an address or CIDR like 10.0.0.0/8")
+                }
+            }
+        }
+        let on_redis_error = match self.state.on_redis_error.as_str() {
+            "fail_closed" => Some(portcullis_core::resilient_state::OnError::FailClosed),
+            "local_fallback" => Some(portcullis_core::resilient_state::OnError::LocalFallback),
+            _ => None,
+        };
+        check(on_redis_error.is_some(), "state.on_redis_error", "must be \"fail_closed\" or \"local_fallback\"");
+        if let Some(url) = &self.state.redis_url {
+            check(
+                url.starts_with("redis://") || url.starts_with("rediss://"),
+                "state.redis_url",
+                "must start with redis:// or rediss://",
+            );
+        }
+        let mut rate = |key: &str, spec: &str| match spec.parse::<portcullis_core::rate_limit::RateSpec>() {
+            Ok(r) => Some(r.0),
+            Err(e) => {
+                check(false, key, &e);
+                None
+            }
+        };
+        let rates = (
+            rate("rate_limits.auth", &self.rate_limits.auth),
+            rate("rate_limits.validation", &self.rate_limits.validation),
+            rate("rate_limits.user_management", &self.rate_limits.user_management),
+        );
+        let rate_limits = match rates {
+            (Some(auth), Some(validation), Some(user_management)) => {
+                Some(portcullis_core::rate_limit::RateLimits { auth, validation, user_management })
+            }
+            _ => None,
+        };
         let captcha = match self.captcha.provider.as_deref() {
             None => None,
             Some(name) => {
@@ -496,7 +582,9 @@ impl RawConfig {
                 }
             }
         };
-        let (Some(listen), Some(algorithm), Some(provider)) = (listen, algorithm, provider) else {
+        let (Some(listen), Some(algorithm), Some(provider), Some(on_redis_error), Some(rate_limits)) =
+            (listen, algorithm, provider, on_redis_error, rate_limits)
+        else {
             return Err(ConfigError { problems });
         };
         if !problems.is_empty() {
@@ -505,6 +593,11 @@ impl RawConfig {
         let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         Ok(Config {
             listen,
+            trusted_proxies,
+            redis_url: self.state.redis_url,
+            state_prefix: self.state.prefix,
+            on_redis_error,
+            rate_limits: self.rate_limits.enabled.then_some(rate_limits),
             data_dir: self.server.data_dir,
             issuer_derived: self.tokens.issuer.is_none(),
             issuer: self.tokens.issuer.unwrap_or_else(|| public_url.clone()),

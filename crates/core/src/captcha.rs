@@ -272,9 +272,9 @@ impl CaptchaVerifier {
                 Some(score) if score.is_nan() || score < self.config.min_score => reasons.push("score-too-low"),
                 Some(_) => {}
             }
-            if let (Some(expected), Some(got)) = (expected_action, response.action.as_deref())
-                && !got.is_empty()
-                && got != expected
+            // PRODUCT §3: the action must match; a missing one does not.
+            if let Some(expected) = expected_action
+                && response.action.as_deref() != Some(expected)
             {
                 reasons.push("action-mismatch");
             }

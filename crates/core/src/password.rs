@@ -126,8 +126,9 @@ impl PasswordHasher {
         Ok(Checked { matches: checked.matches && exists, needs_rehash: checked.needs_rehash })
     }
 
-    /// Runs CPU-heavy work on the blocking pool, at most `max_concurrent` at once.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+    /// Runs CPU-heavy work (any argon2 hashing) on the blocking pool, at most
+    /// `max_concurrent` at once.
+    pub async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
         let permit = self.permits.clone().acquire_owned().await.map_err(|e| PasswordError::Hashing(e.to_string()))?;
         let result = tokio::task::spawn_blocking(move || {
             let out = work();

@@ -38,6 +38,7 @@ pub enum ErrorCode {
     CaptchaFailed,
     CaptchaUnavailable,
     RegistrationDisabled,
+    RateLimited,
     Unauthorized,
     InvalidToken,
     InsufficientScope,
@@ -57,7 +58,8 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 38] = [
+        ErrorCode::RateLimited,
         ErrorCode::CaptchaRequired,
         ErrorCode::CaptchaFailed,
         ErrorCode::CaptchaUnavailable,
@@ -125,6 +127,7 @@ impl ErrorCode {
             ErrorCode::CaptchaFailed => ("captcha_failed", S::FORBIDDEN),
             ErrorCode::CaptchaUnavailable => ("captcha_unavailable", S::SERVICE_UNAVAILABLE),
             ErrorCode::RegistrationDisabled => ("registration_disabled", S::FORBIDDEN),
+            ErrorCode::RateLimited => ("rate_limited", S::TOO_MANY_REQUESTS),
             ErrorCode::Unauthorized => ("unauthorized", S::UNAUTHORIZED),
             ErrorCode::InvalidToken => ("invalid_token", S::UNAUTHORIZED),
             ErrorCode::InsufficientScope => ("insufficient_scope", S::FORBIDDEN),

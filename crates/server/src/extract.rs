@@ -39,8 +39,8 @@ fn json_rejection(rejection: &JsonRejection) -> ApiError {
     }
 }
 
-/// Who is calling from where: the peer address, `User-Agent`, `X-Client-Id`.
-/// (Trusted-proxy handling of forwarded addresses arrives with rate limiting.)
+/// Who is calling from where: the client address (the peer, or what a trusted
+/// proxy forwarded), `User-Agent`, `X-Client-Id`.
 #[derive(Debug, Clone, Default)]
 pub struct ClientContext {
     pub ip: Option<String>,
@@ -48,18 +48,20 @@ pub struct ClientContext {
     pub client_id: Option<String>,
 }
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientContext {
+impl axum::extract::FromRequestParts<crate::state::AppState> for ClientContext {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &crate::state::AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header = |name: &str, max: usize| {
             parts.headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.chars().take(max).collect::<String>())
         };
         Ok(ClientContext {
-            ip: parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+            ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| {
+                crate::client_ip::resolve(c.0.ip(), &parts.headers, &state.config().trusted_proxies).to_string()
+            }),
             user_agent: header("user-agent", 512),
             client_id: header("x-client-id", 128).filter(|c| !c.is_empty()),
         })

@@ -7,10 +7,12 @@
 //! (core) or configuration parsing (cli).
 
 mod auth;
+mod client_ip;
 mod error;
 mod extract;
 mod metrics;
 mod middleware;
+mod rate_limit;
 mod routes;
 mod serve;
 mod state;
@@ -19,4 +21,4 @@ pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use routes::router;
 pub use serve::serve;
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, ServerConfig, Services};

@@ -40,6 +40,7 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     verifications: Family<ResultLabels, Counter>,
     published_keys: Gauge,
+    state_failures: Counter,
 }
 
 impl Default for Metrics {
@@ -56,6 +57,12 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
         let verifications = Family::<ResultLabels, Counter>::default();
         let published_keys = Gauge::default();
+        let state_failures = Counter::default();
+        registry.register(
+            "state_failures",
+            "Calls to the shared state backend (Redis) that failed; see state.on_redis_error",
+            state_failures.clone(),
+        );
         registry.register("http_requests", "HTTP requests by method, route and status", requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency by route", latency.clone());
         registry.register(
@@ -64,7 +71,7 @@ impl Metrics {
             verifications.clone(),
         );
         registry.register("signing_keys_published", "Signing key versions currently published", published_keys.clone());
-        Metrics { registry, requests, latency, verifications, published_keys }
+        Metrics { registry, requests, latency, verifications, published_keys, state_failures }
     }
 
     /// Counts and times one HTTP exchange.
@@ -83,6 +90,14 @@ impl Metrics {
     /// Sets the number of published key versions.
     pub fn set_published_keys(&self, n: usize) {
         self.published_keys.set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
+    /// Brings the state-failure counter up to `total` (read from the backend at scrape time).
+    pub fn set_state_failures(&self, total: u64) {
+        let seen = self.state_failures.get();
+        if total > seen {
+            self.state_failures.inc_by(total - seen);
+        }
     }
 
     /// The Prometheus text exposition.

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use portcullis_core::accounts::Accounts;
 use portcullis_core::captcha::CaptchaVerifier;
 use portcullis_core::clock::Clock;
+use portcullis_core::rate_limit::RateLimiter;
 use portcullis_core::tokens::TokenService;
+use portcullis_state::StateBackend;
 use portcullis_store::Store;
 
 use crate::metrics::Metrics;
@@ -23,6 +25,10 @@ pub struct ServerConfig {
     pub access_log: bool,
     /// `POST /v1/auth/register` is open.
     pub registration: bool,
+    /// Peers whose `X-Forwarded-For` is believed (`server.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Failures of the shared state backend, when it is Redis (for `/metrics`).
+    pub state_failures: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 struct Inner {
@@ -30,6 +36,8 @@ struct Inner {
     tokens: Arc<TokenService>,
     accounts: Arc<Accounts>,
     captcha: Option<Arc<CaptchaVerifier>>,
+    limiter: Option<Arc<RateLimiter>>,
+    state: Arc<dyn StateBackend>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     metrics: Metrics,
@@ -45,17 +53,51 @@ impl std::fmt::Debug for AppState {
     }
 }
 
+/// The domain services the HTTP layer serves.
+#[derive(Clone)]
+pub struct Services {
+    pub tokens: Arc<TokenService>,
+    pub accounts: Arc<Accounts>,
+    /// `None` when captcha is off.
+    pub captcha: Option<Arc<CaptchaVerifier>>,
+    /// `None` when rate limiting is off.
+    pub limiter: Option<Arc<RateLimiter>>,
+    pub state: Arc<dyn StateBackend>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").field("state", &self.state.name()).finish_non_exhaustive()
+    }
+}
+
 impl AppState {
     /// Assembles the state.
-    pub fn new(
-        config: ServerConfig,
-        tokens: Arc<TokenService>,
-        accounts: Arc<Accounts>,
-        captcha: Option<Arc<CaptchaVerifier>>,
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        AppState(Arc::new(Inner { config, tokens, accounts, captcha, store, clock, metrics: Metrics::new() }))
+    pub fn new(config: ServerConfig, services: Services) -> Self {
+        let Services { tokens, accounts, captcha, limiter, state, store, clock } = services;
+        AppState(Arc::new(Inner {
+            config,
+            tokens,
+            accounts,
+            captcha,
+            limiter,
+            state,
+            store,
+            clock,
+            metrics: Metrics::new(),
+        }))
+    }
+
+    /// The rate limiter, unless rate limiting is off.
+    pub fn limiter(&self) -> Option<&Arc<RateLimiter>> {
+        self.0.limiter.as_ref()
+    }
+
+    /// The shared ephemeral state (for readiness).
+    pub fn shared_state(&self) -> &Arc<dyn StateBackend> {
+        &self.0.state
     }
 
     /// The captcha verifier, when captcha is configured.

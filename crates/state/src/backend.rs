@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::StateError;
+use crate::gcra::{Decision, Rate};
 
 /// Options common to every backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,8 @@ impl Default for StateConfig {
     }
 }
 
-/// Shared ephemeral state: fixed-window counters, deadlines and one-time sets.
+/// Shared ephemeral state: fixed-window counters, deadlines, one-time sets and
+/// GCRA rate limits.
 ///
 /// Rules that hold for every method, and that every backend must match:
 ///
@@ -31,9 +33,9 @@ impl Default for StateConfig {
 ///   Redis: a server TTL of `D - now_ms` set at write time), but never reports
 ///   an expired entry as live. If `now_ms` goes backwards, an expired entry
 ///   that was not dropped yet may be seen live again; callers pass one clock.
-/// - **Three kinds, three keyspaces.** Counters, deadlines (`*_until`) and
-///   remembered keys are separate: the same key may name a counter and a
-///   deadline without interference.
+/// - **Four kinds, four keyspaces.** Counters, deadlines (`*_until`),
+///   remembered keys and rate limits are separate: the same key may name a
+///   counter and a deadline without interference.
 /// - **Keys** are namespaced by the caller (`lockout:fail:<email>`); the
 ///   backend adds [`StateConfig::prefix`]. Any string is a valid key.
 /// - **Atomicity.** Each call is atomic on its key: concurrent calls on one
@@ -90,6 +92,16 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug {
     /// Forgets `key` (the next `remember_once` returns `true`). Forgetting an
     /// absent key succeeds.
     async fn forget(&self, key: &str) -> Result<(), StateError>;
+
+    /// One GCRA rate-limit check of a request at `now_ms` against the bucket
+    /// `key`: exactly [`gcra::decide`](crate::gcra::decide) over the stored
+    /// theoretical arrival time, storing the new one when the request is
+    /// allowed (a denied request changes nothing). Atomic: of `n` concurrent
+    /// calls on a full bucket of `burst`, exactly `min(n, burst)` are allowed.
+    /// An invalid `rate` (see [`Rate::check`]) fails with
+    /// [`InvalidInput`](crate::StateErrorKind::InvalidInput). The stored state
+    /// expires when the bucket is full again (`now_ms + reset_after_ms`).
+    async fn rate_limit(&self, key: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError>;
 
     /// Checks the backend is reachable.
     async fn ping(&self) -> Result<(), StateError>;

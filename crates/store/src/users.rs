@@ -124,6 +124,8 @@ pub trait UserStore: Send + Sync {
     async fn revoke_family_of_access_jti(&self, jti: &str, now: i64) -> Result<u64, StoreError>;
     /// The `jti`s of the access tokens issued in a family, to revoke them too.
     async fn family_access_jtis(&self, family_id: &str) -> Result<Vec<String>, StoreError>;
+    /// The `jti`s of access tokens issued to a user since `since` (Unix seconds).
+    async fn user_access_jtis(&self, user_id: i64, since: i64) -> Result<Vec<String>, StoreError>;
     /// Revokes every session of a user (password reset, disable).
     async fn revoke_user_sessions(&self, user_id: i64, now: i64) -> Result<u64, StoreError>;
 }
@@ -431,6 +433,17 @@ impl UserStore for SqlStore {
         let context = || "listing a session family's access tokens".to_owned();
         let rows = sqlx::query("SELECT access_jti FROM refresh_sessions WHERE family_id = $1")
             .bind(family_id)
+            .fetch_all(&self.pool)
+            .await
+            .store_context(context)?;
+        rows.iter().map(|r| r.try_get("access_jti")).collect::<Result<_, sqlx::Error>>().store_context(context)
+    }
+
+    async fn user_access_jtis(&self, user_id: i64, since: i64) -> Result<Vec<String>, StoreError> {
+        let context = || format!("listing the access tokens of user {user_id}");
+        let rows = sqlx::query("SELECT access_jti FROM refresh_sessions WHERE user_id = $1 AND created_at >= $2")
+            .bind(user_id)
+            .bind(since)
             .fetch_all(&self.pool)
             .await
             .store_context(context)?;

@@ -42,12 +42,18 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             require_2fa_for_admins: config.require_2fa_for_admins,
             access_log: config.access_log,
             registration: config.registration,
+            trusted_proxies: config.trusted_proxies.clone(),
+            state_failures: services.state_failures.clone(),
         },
-        services.tokens.clone(),
-        services.accounts.clone(),
-        captcha(&config)?,
-        services.store.clone(),
-        services.clock.clone(),
+        portcullis_server::Services {
+            tokens: services.tokens.clone(),
+            accounts: services.accounts.clone(),
+            captcha: captcha(&config)?,
+            limiter: services.limiter.clone(),
+            state: services.state.clone(),
+            store: services.store.clone(),
+            clock: services.clock.clone(),
+        },
     );
     bootstrap_admin(&services).await?;
     let active = keys.snapshot().active.as_ref().map(|a| a.kid.clone()).unwrap_or_default();

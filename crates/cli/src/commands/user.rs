@@ -62,6 +62,10 @@ pub async fn run(cmd: &UserCommand, args: &Args) -> Result<(), Failure> {
             }
             print(&out)
         }
+        UserCommand::Unlock { email } if config.redis_url.is_none() => Err(Failure::Usage(format!(
+            "locks live in the serving process's memory (no state.redis_url): unlock {email} with \
+             POST /v1/users/{{id}}/unlock on the server, or configure Redis so the CLI shares its state"
+        ))),
         UserCommand::Unlock { email } => {
             accounts.unlock(email, &ctx).await.map_err(failed)?;
             eprintln!("unlocked {email}");

@@ -21,6 +21,12 @@ pub const KEYS: &[Key] = &[
         doc: "Address and port to listen on. Flag: --listen.",
     },
     Key {
+        path: "server.trusted_proxies",
+        default: Some("[]"),
+        example: "",
+        doc: "Addresses or CIDRs of proxies / load balancers whose X-Forwarded-For is believed: the client address (rate limits, audit) is then the rightmost untrusted hop. Anyone else's header is ignored.",
+    },
+    Key {
         path: "server.data_dir",
         default: Some("\"./portcullis-data\""),
         example: "",
@@ -45,6 +51,43 @@ pub const KEYS: &[Key] = &[
         doc: "sqlite://PATH or postgres://… . Default: sqlite://<server.data_dir>/portcullis.db (WAL). Point every instance at one PostgreSQL database to scale out.",
     },
     Key { path: "database.max_connections", default: Some("10"), example: "", doc: "Connection pool size." },
+    Key {
+        path: "state.redis_url",
+        default: None,
+        example: "\"redis://127.0.0.1:6379\"",
+        doc: "Shared ephemeral state (rate limits, lockout counters, one-time MFA tokens, revoked jtis) in Redis, so N instances act as one. Default: in memory, per process.",
+    },
+    Key {
+        path: "state.prefix",
+        default: Some("\"portcullis:\""),
+        example: "",
+        doc: "Prefix of every Redis key (several deployments can share one Redis).",
+    },
+    Key {
+        path: "state.on_redis_error",
+        default: Some("\"local_fallback\""),
+        example: "",
+        doc: "When Redis is unreachable: local_fallback (decide from this instance's memory until Redis answers again) or fail_closed (503 on limited routes and logins). Each failure is logged and counted (portcullis_state_failures_total).",
+    },
+    Key {
+        path: "rate_limits.enabled",
+        default: Some("true"),
+        example: "",
+        doc: "Rate limiting by endpoint class and client address; 429 rate_limited with Retry-After, RateLimit-* headers on every limited route.",
+    },
+    Key {
+        path: "rate_limits.auth",
+        default: Some("\"10/min\""),
+        example: "",
+        doc: "login, login/mfa, register, refresh, oauth/token: N/sec|min|hour, optionally \",burst=B\" (default burst = N: a burst of the full limit, then one request per period/N).",
+    },
+    Key { path: "rate_limits.validation", default: Some("\"100/min\""), example: "", doc: "tokens/verify and intel." },
+    Key {
+        path: "rate_limits.user_management",
+        default: Some("\"50/min\""),
+        example: "",
+        doc: "users, clients, keys, api-keys.",
+    },
     Key {
         path: "keys.algorithm",
         default: Some("\"RS256\""),

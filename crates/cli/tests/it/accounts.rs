@@ -97,6 +97,14 @@ async fn the_whole_login_flow_works_over_http() {
     let (status, _, _) =
         post(&server, "/v1/auth/login/mfa", json!({"mfa_token": token, "code": backup[0]}), None).await;
     assert_eq!(status, 200);
+    let (_, _, body) = post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    let token = body["mfa_token"].as_str().unwrap().to_owned();
+    let (status, _, body) =
+        post(&server, "/v1/auth/login/mfa", json!({"mfa_token": token, "code": backup[0]}), None).await;
+    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_code")), "a backup code works once");
+    let (status, _, _) =
+        post(&server, "/v1/auth/login/mfa", json!({"mfa_token": token, "code": backup[1]}), None).await;
+    assert_eq!(status, 200, "another unused one works");
 
     // The admin creates a user, who logs in and refreshes.
     let (status, _, body) =
@@ -259,4 +267,50 @@ async fn parallel_logins(server: &Server, n: usize, password: &str) -> Vec<u16> 
         statuses.push(a.await.unwrap());
     }
     statuses
+}
+
+#[tokio::test]
+async fn guessing_second_factor_codes_locks_the_account() {
+    let env = env();
+    let server = env.serve();
+    let (_, _, body) = post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    let first = body["access_token"].as_str().unwrap().to_owned();
+    let (_, _, enrol) = post(&server, "/v1/auth/mfa/totp/enroll", json!({}), Some(&first)).await;
+    let uri = enrol["otpauth_uri"].as_str().unwrap();
+    let secret = uri.split("secret=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+    let (status, _, _) =
+        post(&server, "/v1/auth/mfa/totp/activate", json!({"code": totp(&secret, now())}), Some(&first)).await;
+    assert_eq!(status, 200);
+    // A token from before 2FA cannot turn it off.
+    let r = reqwest::Client::new()
+        .delete(server.url("/v1/auth/mfa/totp"))
+        .bearer_auth(&first)
+        .json(&json!({"code": "000000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+
+    // Fresh password logins do not buy fresh guesses: wrong codes count towards the lockout.
+    let mut locked = false;
+    for _ in 0..10 {
+        let (status, _, body) =
+            post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+        if status == 423 {
+            locked = true;
+            break;
+        }
+        let token = body["mfa_token"].as_str().unwrap().to_owned();
+        let (status, _, _) =
+            post(&server, "/v1/auth/login/mfa", json!({"mfa_token": token, "code": "000000"}), None).await;
+        if status == 423 {
+            locked = true;
+            break;
+        }
+        assert_eq!(status, 401);
+    }
+    assert!(locked, "the account locked after repeated wrong codes");
+    let (status, _, body) =
+        post(&server, "/v1/auth/login", json!({"email": ADMIN, "password": ADMIN_PASSWORD}), None).await;
+    assert_eq!((status, body["error"].as_str()), (423, Some("account_locked")));
 }

@@ -11,6 +11,7 @@ mod config;
 mod interop;
 mod master_key;
 mod pkcs11;
+mod rate_limits;
 mod rejections;
 mod scale_out;
 mod serve;

@@ -126,7 +126,11 @@ impl Accounts {
             }
             return Err(AccountError::InvalidCredentials);
         };
-        self.state.reset(&failures_key(&email)).await.map_err(AccountError::internal)?;
+        if !user.totp_enabled {
+            // With 2FA the count is reset only once the second factor passed too,
+            // so codes cannot be guessed by logging in again and again.
+            self.state.reset(&failures_key(&email)).await.map_err(AccountError::internal)?;
+        }
         if checked.needs_rehash
             && let Ok(hash) = self.hasher.hash(password).await
         {
@@ -152,4 +156,56 @@ fn locked(until_ms: i64, now_ms: i64) -> AccountError {
     // Round up: a client waiting `retry_after` seconds must find the lock gone.
     let retry_after = (until_ms - now_ms + 999) / 1000;
     AccountError::Locked { retry_after: retry_after.max(1) }
+}
+
+impl Accounts {
+    /// A wrong second factor counts as a failed login of the user's email: the
+    /// same threshold locks it, so codes cannot be brute-forced.
+    pub(crate) async fn second_factor_failed(
+        &self,
+        user: &portcullis_store::User,
+        ctx: &RequestContext,
+        stage: &str,
+    ) -> Result<AccountError, AccountError> {
+        let now_ms = ctx.now_ms();
+        let window_ms = self.config.lockout_seconds.saturating_mul(1000);
+        let email = &user.email_normalized;
+        let failures =
+            self.state.increment(&failures_key(email), window_ms, now_ms).await.map_err(AccountError::internal)?;
+        self.audit(
+            AuditAction::MfaFailed,
+            AuditOutcome::Failure,
+            ctx,
+            Some(user.id),
+            json!({"stage": stage, "failures": failures}),
+        )
+        .await?;
+        if failures >= self.config.lockout_threshold {
+            let until = now_ms.saturating_add(window_ms);
+            self.state.set_until(&lock_key(email), until, now_ms).await.map_err(AccountError::internal)?;
+            self.audit(
+                AuditAction::Lockout,
+                AuditOutcome::Success,
+                ctx,
+                Some(user.id),
+                json!({"email": email, "until": until / 1000, "failures": failures}),
+            )
+            .await?;
+            return Ok(locked(until, now_ms));
+        }
+        Ok(AccountError::InvalidCode { user_id: Some(user.id) })
+    }
+
+    /// Refuses while the user's email is locked.
+    pub(crate) async fn ensure_unlocked(&self, email: &str, now_ms: i64) -> Result<(), AccountError> {
+        match self.state.get_until(&lock_key(email), now_ms).await.map_err(AccountError::internal)? {
+            Some(until) => Err(locked(until, now_ms)),
+            None => Ok(()),
+        }
+    }
+
+    /// The second factor passed: the failure count starts over.
+    pub(crate) async fn second_factor_passed(&self, email: &str) -> Result<(), AccountError> {
+        self.state.reset(&failures_key(email)).await.map_err(AccountError::internal)
+    }
 }

@@ -67,11 +67,11 @@ impl Accounts {
         if user.status != "active" || !user.totp_enabled {
             return Err(AccountError::InvalidMfaToken);
         }
+        self.ensure_unlocked(&user.email_normalized, now_ms).await?;
         if !self.check_second_factor(&user, code, ctx.now).await? {
-            self.audit(AuditAction::MfaFailed, AuditOutcome::Failure, ctx, Some(user.id), json!({"attempt": attempt}))
-                .await?;
-            return Err(AccountError::InvalidCode { user_id: Some(user.id) });
+            return Err(self.second_factor_failed(&user, ctx, "login").await?);
         }
+        self.second_factor_passed(&user.email_normalized).await?;
         self.state.forget(&mfa_key(mfa_token)).await.map_err(AccountError::internal)?;
         let pair = self.open_session(&user, true, None, ctx).await?;
         self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": true})).await?;
@@ -89,12 +89,20 @@ impl Accounts {
         if totp::normalize_backup_code(code).is_none() {
             return Ok(false);
         }
-        for (id, hash) in self.store.unused_backup_codes(user.id).await.map_err(AccountError::internal)? {
-            if totp::verify_backup_code(code, &hash) {
-                return self.store.use_backup_code(id, now).await.map_err(AccountError::internal);
-            }
+        let codes = self.store.unused_backup_codes(user.id).await.map_err(AccountError::internal)?;
+        let candidate = code.to_owned();
+        // Up to 10 argon2 checks: on the bounded hashing pool, like passwords.
+        let matched = self
+            .hasher
+            .run(move || {
+                codes.into_iter().find(|(_, hash)| totp::verify_backup_code(&candidate, hash)).map(|(id, _)| id)
+            })
+            .await
+            .map_err(AccountError::internal)?;
+        match matched {
+            Some(id) => self.store.use_backup_code(id, now).await.map_err(AccountError::internal),
+            None => Ok(false),
         }
-        Ok(false)
     }
 
     fn totp_secret(&self, user: &User) -> Result<TotpSecret, AccountError> {
@@ -153,10 +161,13 @@ impl Accounts {
             return Err(AccountError::InvalidCode { user_id: Some(user.id) });
         }
         let codes = totp::generate_backup_codes(totp::BACKUP_CODE_COUNT).map_err(AccountError::internal)?;
-        let mut hashes = Vec::with_capacity(codes.len());
-        for code in &codes {
-            hashes.push(totp::hash_backup_code(code).map_err(AccountError::internal)?);
-        }
+        let plain = codes.clone();
+        let hashes = self
+            .hasher
+            .run(move || plain.iter().map(|c| totp::hash_backup_code(c)).collect::<Result<Vec<_>, _>>())
+            .await
+            .map_err(AccountError::internal)?
+            .map_err(AccountError::internal)?;
         self.store.replace_backup_codes(user.id, &hashes).await.map_err(AccountError::internal)?;
         self.store.set_totp(user.id, user.totp_secret.as_deref(), true, now).await.map_err(AccountError::internal)?;
         self.audit(AuditAction::MfaEnrolled, AuditOutcome::Success, ctx, Some(user.id), json!({"method": "totp"}))
@@ -170,10 +181,9 @@ impl Accounts {
         if !user.totp_enabled {
             return Err(AccountError::InvalidRequest("2FA is not active".into()));
         }
+        self.ensure_unlocked(&user.email_normalized, ctx.now_ms()).await?;
         if !self.check_second_factor(&user, code, ctx.now).await? {
-            self.audit(AuditAction::MfaFailed, AuditOutcome::Failure, ctx, Some(user.id), json!({"stage": "disable"}))
-                .await?;
-            return Err(AccountError::InvalidCode { user_id: Some(user.id) });
+            return Err(self.second_factor_failed(&user, ctx, "disable").await?);
         }
         self.reset_2fa(user.id, ctx).await
     }

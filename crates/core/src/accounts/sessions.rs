@@ -87,6 +87,17 @@ impl Accounts {
         }
     }
 
+    /// Ends everything a user holds: refresh sessions and the access tokens
+    /// issued within the longest token lifetime (disable, new password, delete).
+    pub(crate) async fn revoke_everything_of(&self, user_id: i64, now: i64) -> Result<(), AccountError> {
+        let since = now.saturating_sub(self.tokens.config().max_ttl);
+        for jti in self.store.user_access_jtis(user_id, since).await.map_err(AccountError::internal)? {
+            self.revoke_jti(&jti, None, now).await?;
+        }
+        self.store.revoke_user_sessions(user_id, now).await.map_err(AccountError::internal)?;
+        Ok(())
+    }
+
     /// Remembers `jti` as revoked until the token expires (its `exp`, or the
     /// longest lifetime a token can have) plus the verification leeway.
     async fn revoke_jti(&self, jti: &str, exp: Option<i64>, now: i64) -> Result<(), AccountError> {

@@ -13,7 +13,7 @@ use crate::audit::{AuditAction, AuditOutcome};
 pub fn normalize_email(email: &str) -> Result<String, AccountError> {
     let email = email.trim();
     let bad = || AccountError::InvalidRequest("email must look like name@example.com".into());
-    if email.len() > 254 || email.chars().any(char::is_whitespace) {
+    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
     let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
@@ -133,7 +133,7 @@ impl Accounts {
             _ => AccountError::internal(e),
         })?;
         if revoke {
-            self.store.revoke_user_sessions(id, now).await.map_err(AccountError::internal)?;
+            self.revoke_everything_of(id, now).await?;
         }
         if password.is_some() {
             self.audit(AuditAction::PasswordChanged, AuditOutcome::Success, ctx, Some(id), json!({})).await?;
@@ -141,8 +141,9 @@ impl Accounts {
         Ok(user)
     }
 
-    /// Deletes a user and their sessions.
-    pub async fn delete_user(&self, id: i64) -> Result<(), AccountError> {
+    /// Deletes a user, revoking their sessions and access tokens first.
+    pub async fn delete_user(&self, id: i64, now: i64) -> Result<(), AccountError> {
+        self.revoke_everything_of(id, now).await?;
         if self.store.delete_user(id).await.map_err(AccountError::internal)? {
             Ok(())
         } else {

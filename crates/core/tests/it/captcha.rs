@@ -263,9 +263,17 @@ async fn recaptcha_score_equal_to_min_score_passes() {
 
 #[tokio::test]
 async fn recaptcha_answer_without_a_score_fails_closed() {
-    let provider = FakeProvider::json(json!({ "success": true, "hostname": "auth.example.com" })).await;
+    let provider =
+        FakeProvider::json(json!({ "success": true, "hostname": "auth.example.com", "action": "login" })).await;
     let verdict = verifier(config(CaptchaProvider::RecaptchaV3, &provider.url)).verify(TOKEN, None, "login").await;
     assert_eq!(verdict.unwrap(), failed(&["score-missing"]));
+}
+
+#[tokio::test]
+async fn recaptcha_answer_without_an_action_fails() {
+    let provider = FakeProvider::json(json!({ "success": true, "score": 0.9 })).await;
+    let verdict = verifier(config(CaptchaProvider::RecaptchaV3, &provider.url)).verify(TOKEN, None, "login").await;
+    assert_eq!(verdict.unwrap(), failed(&["action-mismatch"]));
 }
 
 #[tokio::test]
@@ -369,7 +377,7 @@ async fn connection_refused_is_unavailable() {
 
 #[tokio::test]
 async fn empty_or_oversized_token_fails_without_a_request() {
-    let provider = FakeProvider::json(json!({ "success": true, "score": 1.0 })).await;
+    let provider = FakeProvider::json(json!({ "success": true, "score": 1.0, "action": "login" })).await;
     let verifier = verifier(config(CaptchaProvider::RecaptchaV3, &provider.url));
     assert_eq!(verifier.verify("", Some("203.0.113.7"), "login").await.unwrap(), failed(&["missing-input-response"]));
     let long = "a".repeat(MAX_TOKEN_BYTES + 1);

@@ -161,6 +161,12 @@ pub async fn totp_disable(
     caller: Caller,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<Response, ApiError> {
+    if !caller.mfa() {
+        return Err(ApiError::new(
+            ErrorCode::MfaEnrollmentRequired,
+            "turning 2FA off needs a token from a login that passed 2FA",
+        ));
+    }
     let ctx = context(&state, client, None);
     state.accounts().totp_disable(caller.user_id()?, &body.code, &ctx).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -40,7 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/keys/rotate", post(keys::rotate))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // route_layer would skip unmatched paths; `layer` observes 404s too.
+        // Layers run outermost-last: observe (request id, metrics, access log)
+        // wraps the rate-limit phase, so 429s are counted and logged too.
+        // `layer` (not route_layer) also sees 404s.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
         .with_state(state)
 }

@@ -129,7 +129,7 @@ pub async fn delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    state.accounts().delete_user(parse_id(&id)?).await?;
+    state.accounts().delete_user(parse_id(&id)?, state.now()).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

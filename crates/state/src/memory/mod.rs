@@ -5,6 +5,7 @@ mod table;
 use async_trait::async_trait;
 
 use crate::error::{check_deadline, check_ttl};
+use crate::gcra::{self, Decision, Rate};
 use crate::{StateBackend, StateConfig, StateError};
 use table::{Entry, Table};
 
@@ -17,8 +18,8 @@ pub struct MemoryOptions {
     /// A shard drops its expired entries every this many operations on it.
     /// Default: 4096.
     pub sweep_every: u32,
-    /// Hard cap on entries per kind (counters, deadlines, remembered keys
-    /// each), expired-but-unswept ones included. At the cap a new key first
+    /// Hard cap on entries per kind (counters, deadlines, remembered keys,
+    /// rate-limit buckets each), expired-but-unswept ones included. At the cap a new key first
     /// triggers a full sweep, then fails with
     /// [`Capacity`](crate::StateErrorKind::Capacity); existing keys keep
     /// working. Nothing is evicted: that would let a flood of fresh keys erase
@@ -45,6 +46,8 @@ pub struct MemoryBackend {
     counters: Table<u64>,
     deadlines: Table<i64>,
     remembered: Table<()>,
+    /// Rate-limit buckets: the TAT, expiring when the bucket is full again.
+    rates: Table<i64>,
 }
 
 impl MemoryBackend {
@@ -62,6 +65,7 @@ impl MemoryBackend {
             counters: Table::new("counter", shards, sweep_every, max),
             deadlines: Table::new("deadline", shards, sweep_every, max),
             remembered: Table::new("remembered", shards, sweep_every, max),
+            rates: Table::new("rate limit", shards, sweep_every, max),
         }
     }
 
@@ -74,12 +78,15 @@ impl MemoryBackend {
     /// Operations already sweep each shard periodically, so calling this is
     /// optional.
     pub fn sweep(&self, now_ms: i64) -> usize {
-        self.counters.sweep(now_ms) + self.deadlines.sweep(now_ms) + self.remembered.sweep(now_ms)
+        self.counters.sweep(now_ms)
+            + self.deadlines.sweep(now_ms)
+            + self.remembered.sweep(now_ms)
+            + self.rates.sweep(now_ms)
     }
 
     /// Entries held in all kinds, including expired ones not removed yet.
     pub fn len(&self) -> usize {
-        self.counters.len() + self.deadlines.len() + self.remembered.len()
+        self.counters.len() + self.deadlines.len() + self.remembered.len() + self.rates.len()
     }
 
     /// Whether no entry is held.
@@ -143,6 +150,15 @@ impl StateBackend for MemoryBackend {
     async fn forget(&self, key: &str) -> Result<(), StateError> {
         self.remembered.remove(key);
         Ok(())
+    }
+
+    async fn rate_limit(&self, key: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError> {
+        rate.check()?;
+        self.rates.update(key, now_ms, |entry| {
+            let decision = gcra::decide(entry.map(|e| e.value), rate, now_ms);
+            let new = decision.new_tat_ms.map(|tat| Entry { value: tat, expires_at_ms: tat });
+            (decision, new)
+        })
     }
 
     async fn ping(&self) -> Result<(), StateError> {

@@ -6,3 +6,4 @@
 #[macro_use]
 mod conformance;
 mod memory;
+mod redis;

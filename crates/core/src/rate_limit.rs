@@ -1,0 +1,138 @@
+//! Rate limiting by endpoint class (PRODUCT §5): one GCRA decision per request
+//! in the shared state, keyed by class and client address.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use portcullis_state::gcra::{Decision, Rate};
+use portcullis_state::{StateBackend, StateError};
+
+/// The endpoint classes of PRODUCT §5.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RateClass {
+    /// Login, MFA, registration, refresh, OAuth token: 10/min, burst 10.
+    Auth,
+    /// Token verification and intel: 100/min.
+    Validation,
+    /// Users, clients, keys, API keys: 50/min.
+    UserManagement,
+}
+
+impl RateClass {
+    /// The stable name (metrics, keys, headers).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateClass::Auth => "auth",
+            RateClass::Validation => "validation",
+            RateClass::UserManagement => "user_management",
+        }
+    }
+}
+
+impl fmt::Display for RateClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A rate written as `N/sec`, `N/min` or `N/hour`, optionally `…,burst=B`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec(pub Rate);
+
+impl FromStr for RateSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a rate like \"10/min\" or \"100/min,burst=20\"");
+        let (rate, burst) = match s.split_once(',') {
+            Some((rate, burst)) => {
+                let b = burst.trim().strip_prefix("burst=").ok_or_else(bad)?;
+                (rate, Some(b.trim().parse::<u64>().map_err(|_| bad())?))
+            }
+            None => (s, None),
+        };
+        let (limit, unit) = rate.trim().split_once('/').ok_or_else(bad)?;
+        let limit: u64 = limit.trim().parse().map_err(|_| bad())?;
+        let period_ms = match unit.trim() {
+            "s" | "sec" | "second" => 1_000,
+            "m" | "min" | "minute" => 60_000,
+            "h" | "hour" => 3_600_000,
+            _ => return Err(bad()),
+        };
+        let burst = burst.unwrap_or(limit);
+        if limit == 0 || burst == 0 {
+            return Err(format!("{s:?}: the limit and burst must be at least 1"));
+        }
+        Ok(RateSpec(Rate { limit, period_ms, burst }))
+    }
+}
+
+/// The rate of each class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    pub auth: Rate,
+    pub validation: Rate,
+    pub user_management: Rate,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            auth: Rate { limit: 10, period_ms: 60_000, burst: 10 },
+            validation: Rate { limit: 100, period_ms: 60_000, burst: 100 },
+            user_management: Rate { limit: 50, period_ms: 60_000, burst: 50 },
+        }
+    }
+}
+
+impl RateLimits {
+    /// The rate of `class`.
+    pub fn of(&self, class: RateClass) -> &Rate {
+        match class {
+            RateClass::Auth => &self.auth,
+            RateClass::Validation => &self.validation,
+            RateClass::UserManagement => &self.user_management,
+        }
+    }
+}
+
+/// Decides whether a request may proceed.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    state: Arc<dyn StateBackend>,
+    limits: RateLimits,
+}
+
+impl RateLimiter {
+    /// A limiter over `state` (memory, or Redis shared by every instance).
+    pub fn new(state: Arc<dyn StateBackend>, limits: RateLimits) -> Self {
+        RateLimiter { state, limits }
+    }
+
+    /// The configured rates.
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
+    /// Counts one request of `class` from `client` (an address) and decides.
+    pub async fn check(&self, class: RateClass, client: &str, now_ms: i64) -> Result<Decision, StateError> {
+        let key = format!("rl:{}:ip:{client}", class.as_str());
+        self.state.rate_limit(&key, self.limits.of(class), now_ms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_with_units_and_burst() {
+        assert_eq!("10/min".parse::<RateSpec>().unwrap().0, Rate { limit: 10, period_ms: 60_000, burst: 10 });
+        assert_eq!("5/sec,burst=20".parse::<RateSpec>().unwrap().0, Rate { limit: 5, period_ms: 1_000, burst: 20 });
+        assert_eq!("1000/hour".parse::<RateSpec>().unwrap().0.period_ms, 3_600_000);
+        for bad in ["", "10", "ten/min", "10/fortnight", "0/min", "10/min,burst=0", "10/min,b=3"] {
+            assert!(bad.parse::<RateSpec>().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The rate-limit phase: one decision per request on limited routes, with the
+//! `RateLimit-*` headers on every limited response and `Retry-After` on 429.
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use portcullis_core::audit::{AuditAction, AuditEvent, AuditOutcome};
+use portcullis_core::rate_limit::RateClass;
+use portcullis_state::gcra::Decision;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+
+/// The class of a route (its matched path), if it is limited.
+pub fn class_of(route: &str) -> Option<RateClass> {
+    match route {
+        "/v1/auth/login" | "/v1/auth/login/mfa" | "/v1/auth/register" | "/v1/auth/refresh" | "/oauth/token" => {
+            Some(RateClass::Auth)
+        }
+        "/v1/tokens/verify" => Some(RateClass::Validation),
+        r if r.starts_with("/v1/intel") => Some(RateClass::Validation),
+        r if ["/v1/users", "/v1/clients", "/v1/keys", "/v1/api-keys"].iter().any(|p| r.starts_with(p)) => {
+            Some(RateClass::UserManagement)
+        }
+        _ => None,
+    }
+}
+
+fn ceil_seconds(ms: i64) -> i64 {
+    (ms.max(0) + 999) / 1000
+}
+
+fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+    for (name, value) in [
+        ("ratelimit-limit", d.limit.to_string()),
+        ("ratelimit-remaining", d.remaining.to_string()),
+        ("ratelimit-reset", ceil_seconds(d.reset_after_ms).to_string()),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(name, v);
+        }
+    }
+}
+
+/// Counts the request once and lets it through, or answers 429 / 503.
+pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (Some(limiter), Some(class)) =
+        (state.limiter(), request.extensions().get::<MatchedPath>().and_then(|p| class_of(p.as_str())))
+    else {
+        return next.run(request).await;
+    };
+    let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let Some(peer) = peer else { return next.run(request).await };
+    let client = crate::client_ip::resolve(peer, request.headers(), &state.config().trusted_proxies);
+    let now_ms = state.now().saturating_mul(1000);
+    let decision = match limiter.check(class, &client.to_string(), now_ms).await {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!(class = %class, error = %e, "rate limiting unavailable; refusing (fail_closed)");
+            return ApiError::new(ErrorCode::Unavailable, "rate limiting is unavailable; retry shortly")
+                .retry_after(1)
+                .into_response();
+        }
+    };
+    if !decision.allowed {
+        let retry = ceil_seconds(decision.retry_after_ms).max(1);
+        let event = AuditEvent::new(AuditAction::RateLimited, AuditOutcome::Denied)
+            .ip_address(client)
+            .detail("class", class.as_str())
+            .detail("route", request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()));
+        let event = match crate::middleware::current_request_id() {
+            Some(id) => event.request_id(id),
+            None => event,
+        };
+        if let Err(e) = state.accounts().audit_log().record(event, now_ms).await {
+            tracing::error!(error = %e, "recording a rate_limited event failed");
+        }
+        let mut response =
+            ApiError::new(ErrorCode::RateLimited, format!("too many {class} requests; retry in {retry} s"))
+                .retry_after(retry)
+                .into_response();
+        set_headers(response.headers_mut(), &decision);
+        return response;
+    }
+    let mut response = next.run(request).await;
+    set_headers(response.headers_mut(), &decision);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_map_to_the_classes_of_product_section_5() {
+        assert_eq!(class_of("/v1/auth/login"), Some(RateClass::Auth));
+        assert_eq!(class_of("/v1/auth/refresh"), Some(RateClass::Auth));
+        assert_eq!(class_of("/v1/tokens/verify"), Some(RateClass::Validation));
+        assert_eq!(class_of("/v1/users/{id}/unlock"), Some(RateClass::UserManagement));
+        assert_eq!(class_of("/v1/keys/rotate"), Some(RateClass::UserManagement));
+        assert_eq!(class_of("/healthz"), None);
+        assert_eq!(class_of("/.well-known/jwks.json"), None);
+    }
+}
