@@ -114,6 +114,8 @@ pub trait UserStore: Send + Sync {
     async fn unused_backup_codes(&self, user_id: i64) -> Result<Vec<(i64, String)>, StoreError>;
     /// Marks a backup code used; false when it already was (atomic).
     async fn use_backup_code(&self, code_id: i64, now: i64) -> Result<bool, StoreError>;
+    /// Stores a session, unless its family has a revoked member (a refresh
+    /// racing a revocation must not resurrect the family): then `Conflict`.
     async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
     /// Presents a refresh token (by hash): marks it used if it is fresh, atomically.
     async fn use_session(&self, token_hash: &str, now: i64) -> Result<SessionUse, StoreError>;
@@ -357,9 +359,11 @@ impl UserStore for SqlStore {
 
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
         let sql = format!(
-            "INSERT INTO refresh_sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO refresh_sessions ({SESSION_COLUMNS}) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 \
+             WHERE NOT EXISTS (SELECT 1 FROM refresh_sessions WHERE family_id = $2 AND revoked_at IS NOT NULL)"
         );
-        sqlx::query(&sql)
+        let done = sqlx::query(&sql)
             .bind(&s.token_hash)
             .bind(&s.family_id)
             .bind(s.user_id)
@@ -374,6 +378,9 @@ impl UserStore for SqlStore {
             .execute(&self.pool)
             .await
             .store_context(|| format!("creating a session for user {}", s.user_id))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::new(StoreErrorKind::Conflict, "the session's family was revoked"));
+        }
         Ok(())
     }
 

@@ -47,7 +47,11 @@ impl Accounts {
                 revoked_at: None,
             })
             .await
-            .map_err(AccountError::internal)?;
+            .map_err(|e| match e.kind() {
+                // The family was revoked while this refresh was in flight.
+                portcullis_store::StoreErrorKind::Conflict => AccountError::InvalidRefreshToken,
+                _ => AccountError::internal(e),
+            })?;
         self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
         Ok(TokenPair { access_token, token_type: "Bearer", expires_in: self.tokens.config().ttl, refresh_token })
     }

@@ -170,6 +170,8 @@ pub async fn revoking_a_family_kills_every_session_in_it(store: Arc<dyn Store>) 
     store.create_session(&session(user.id, "b", "fam", 9_000)).await.unwrap();
     store.create_session(&session(user.id, "c", "other", 9_000)).await.unwrap();
     assert_eq!(store.revoke_family("fam", 2_000).await.unwrap(), 2);
+    let late = store.create_session(&session(user.id, "late", "fam", 9_000)).await.unwrap_err();
+    assert_eq!(late.kind(), StoreErrorKind::Conflict, "a revoked family takes no new sessions");
     assert!(matches!(store.use_session("b", 2_001).await.unwrap(), SessionUse::Dead(_)));
     assert!(matches!(store.use_session("c", 2_001).await.unwrap(), SessionUse::Fresh(_)));
     assert_eq!(store.revoke_user_sessions(user.id, 2_002).await.unwrap(), 1);
