@@ -168,6 +168,6 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         audit,
         config.accounts.clone(),
     ));
-    let limiter = config.rate_limits.map(|limits| Arc::new(RateLimiter::new(state.clone(), limits)));
+    let limiter = config.rate_limits.clone().map(|limits| Arc::new(RateLimiter::new(state.clone(), limits)));
     Ok(Services { store, state, tokens, accounts, limiter, state_failures, clock })
 }

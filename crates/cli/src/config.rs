@@ -93,6 +93,7 @@ pub struct RawRateLimits {
     pub auth: String,
     pub validation: String,
     pub user_management: String,
+    pub routes: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for RawRateLimits {
@@ -102,6 +103,7 @@ impl Default for RawRateLimits {
             auth: "10/min".into(),
             validation: "100/min".into(),
             user_management: "50/min".into(),
+            routes: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -546,9 +548,15 @@ impl RawConfig {
             rate("rate_limits.validation", &self.rate_limits.validation),
             rate("rate_limits.user_management", &self.rate_limits.user_management),
         );
+        let mut routes = std::collections::HashMap::new();
+        for (route, spec) in &self.rate_limits.routes {
+            if let Some(r) = rate(&format!("rate_limits.routes.\"{route}\""), spec) {
+                routes.insert(route.clone(), r);
+            }
+        }
         let rate_limits = match rates {
             (Some(auth), Some(validation), Some(user_management)) => {
-                Some(portcullis_core::rate_limit::RateLimits { auth, validation, user_management })
+                Some(portcullis_core::rate_limit::RateLimits { auth, validation, user_management, routes })
             }
             _ => None,
         };

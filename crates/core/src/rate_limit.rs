@@ -68,12 +68,14 @@ impl FromStr for RateSpec {
     }
 }
 
-/// The rate of each class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The rate of each class, and per-route overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
     pub auth: Rate,
     pub validation: Rate,
     pub user_management: Rate,
+    /// Route (as matched, e.g. `/v1/auth/login`) → its own rate and bucket.
+    pub routes: std::collections::HashMap<String, Rate>,
 }
 
 impl Default for RateLimits {
@@ -82,6 +84,7 @@ impl Default for RateLimits {
             auth: Rate { limit: 10, period_ms: 60_000, burst: 10 },
             validation: Rate { limit: 100, period_ms: 60_000, burst: 100 },
             user_management: Rate { limit: 50, period_ms: 60_000, burst: 50 },
+            routes: std::collections::HashMap::new(),
         }
     }
 }
@@ -115,10 +118,23 @@ impl RateLimiter {
         &self.limits
     }
 
-    /// Counts one request of `class` from `client` (an address) and decides.
-    pub async fn check(&self, class: RateClass, client: &str, now_ms: i64) -> Result<Decision, StateError> {
-        let key = format!("rl:{}:ip:{client}", class.as_str());
-        self.state.rate_limit(&key, self.limits.of(class), now_ms).await
+    /// Counts one request to `route` (of `class`) from `client` (an address)
+    /// and decides: against the route's own rate and bucket when it has an
+    /// override, else the class's, shared by every route of the class.
+    pub async fn check(
+        &self,
+        class: RateClass,
+        route: &str,
+        client: &str,
+        now_ms: i64,
+    ) -> Result<Decision, StateError> {
+        match self.limits.routes.get(route) {
+            Some(rate) => self.state.rate_limit(&format!("rl:route:{route}:ip:{client}"), rate, now_ms).await,
+            None => {
+                let key = format!("rl:{}:ip:{client}", class.as_str());
+                self.state.rate_limit(&key, self.limits.of(class), now_ms).await
+            }
+        }
     }
 }
 

@@ -45,16 +45,16 @@ fn set_headers(headers: &mut HeaderMap, d: &Decision) {
 
 /// Counts the request once and lets it through, or answers 429 / 503.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let (Some(limiter), Some(class)) =
-        (state.limiter(), request.extensions().get::<MatchedPath>().and_then(|p| class_of(p.as_str())))
-    else {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let (Some(limiter), Some(route)) = (state.limiter(), route) else {
         return next.run(request).await;
     };
+    let Some(class) = class_of(&route) else { return next.run(request).await };
     let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let Some(peer) = peer else { return next.run(request).await };
     let client = crate::client_ip::resolve(peer, request.headers(), &state.config().trusted_proxies);
     let now_ms = state.now().saturating_mul(1000);
-    let decision = match limiter.check(class, &client.to_string(), now_ms).await {
+    let decision = match limiter.check(class, &route, &client.to_string(), now_ms).await {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(class = %class, error = %e, "rate limiting unavailable; refusing (fail_closed)");
@@ -68,7 +68,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         let event = AuditEvent::new(AuditAction::RateLimited, AuditOutcome::Denied)
             .ip_address(client)
             .detail("class", class.as_str())
-            .detail("route", request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()));
+            .detail("route", route.clone());
         let event = match crate::middleware::current_request_id() {
             Some(id) => event.request_id(id),
             None => event,

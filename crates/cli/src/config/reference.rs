@@ -89,6 +89,12 @@ pub const KEYS: &[Key] = &[
         doc: "users, clients, keys, api-keys.",
     },
     Key {
+        path: "rate_limits.routes",
+        default: Some("{}"),
+        example: "",
+        doc: "Per-route overrides with their own bucket, by matched route: e.g. { \"/v1/auth/login\" = \"5/min\", \"/v1/users/{id}\" = \"200/min\" }.",
+    },
+    Key {
         path: "keys.algorithm",
         default: Some("\"RS256\""),
         example: "",

@@ -137,3 +137,16 @@ fn numeric_looking_secrets_from_the_environment_stay_strings() {
         .unwrap();
     assert_eq!(raw.tokens.required_claims, vec!["exp", "sub"]);
 }
+
+#[test]
+fn a_route_can_have_its_own_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.toml");
+    std::fs::write(&file, "[rate_limits.routes]\n\"/v1/auth/login\" = \"5/min,burst=2\"\n").unwrap();
+    let config = load(Some(&file), &[], &Overrides::default()).unwrap().validate().unwrap();
+    let rate = config.rate_limits.unwrap().routes["/v1/auth/login"];
+    assert_eq!((rate.limit, rate.burst, rate.period_ms), (5, 2, 60_000));
+    std::fs::write(&file, "[rate_limits.routes]\n\"/v1/auth/login\" = \"lots\"\n").unwrap();
+    let err = load(Some(&file), &[], &Overrides::default()).unwrap().validate().unwrap_err().to_string();
+    assert!(err.contains("rate_limits.routes"), "{err}");
+}

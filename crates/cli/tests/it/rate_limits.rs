@@ -216,3 +216,25 @@ async fn redis_outages_follow_the_configured_policy_and_sharing_resumes() {
     drop((closed, fallback));
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_route_override_has_its_own_rate_and_bucket() {
+    let env = Env::new().var("PORTCULLIS_RATE_LIMITS__ENABLED", "true");
+    let file = env.path("portcullis.toml");
+    std::fs::write(&file, "[rate_limits.routes]\n\"/v1/auth/refresh\" = \"2/min\"\n").unwrap();
+    let env = env.var("PORTCULLIS_CONFIG", file.to_str().unwrap());
+    let server = env.serve();
+    let refresh = json!({"refresh_token": "nope"});
+    let statuses: Vec<u16> = {
+        let mut s = Vec::new();
+        for _ in 0..3 {
+            s.push(post(&server, "/v1/auth/refresh", refresh.clone()).await.0);
+        }
+        s
+    };
+    assert_eq!(statuses, [401, 401, 429]);
+    let (status, headers, _) =
+        post(&server, "/v1/auth/login", json!({"email": "a@example.com", "password": "x"})).await;
+    assert_eq!(status, 401, "the auth class's own bucket is untouched");
+    assert_eq!(headers["ratelimit-limit"], "10");
+}
