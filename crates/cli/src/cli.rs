@@ -40,6 +40,8 @@ pub enum Command {
     /// The tamper-evident audit trail.
     #[command(subcommand)]
     Audit(crate::commands::audit::AuditCommand),
+    /// Print the HMAC signature headers for a client request (PRODUCT §4).
+    Sign(SignArgs),
     /// User accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -179,4 +181,33 @@ pub enum UserCommand {
     /// Remove a user's 2FA so they can enrol again.
     #[command(name = "reset-2fa")]
     Reset2fa { email: String },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct SignArgs {
+    /// The client id (sent as X-Client-Id).
+    #[arg(long)]
+    pub client_id: String,
+    /// The environment variable holding the client secret (never a flag: flags show in `ps`).
+    #[arg(long, value_name = "VAR")]
+    pub secret_env: String,
+    /// The request body, read as raw bytes (default: empty).
+    #[arg(long, value_name = "FILE")]
+    pub body: Option<PathBuf>,
+    /// Use version 2, which also covers --method, --path and --query.
+    #[arg(long)]
+    pub v2: bool,
+    #[arg(long, default_value = "POST", requires = "v2")]
+    pub method: String,
+    #[arg(long, default_value = "/", requires = "v2")]
+    pub path: String,
+    /// The query string as it will be sent, without '?'.
+    #[arg(long, default_value = "", requires = "v2")]
+    pub query: String,
+    /// Unix seconds to sign for (default: now).
+    #[arg(long)]
+    pub timestamp: Option<i64>,
+    /// Print a JSON object instead of header lines.
+    #[arg(long)]
+    pub json: bool,
 }

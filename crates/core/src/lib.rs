@@ -16,6 +16,7 @@ pub mod password;
 pub mod random;
 pub mod rate_limit;
 pub mod remote_jwks;
+pub mod request_signing;
 pub mod resilient_state;
 pub mod secret;
 pub mod tokens;

@@ -5,6 +5,7 @@ mod config;
 mod keys;
 mod master_key;
 mod serve;
+mod sign;
 mod token;
 mod user;
 
@@ -50,6 +51,7 @@ pub async fn run(args: Args) -> Result<(), Failure> {
             serve::init_logging("warn", false)?;
             audit::run(cmd, &args).await
         }
+        Command::Sign(sign) => sign::run(sign),
         Command::User(cmd) => {
             serve::init_logging("warn", false)?;
             user::run(cmd, &args).await

@@ -15,3 +15,4 @@ mod rate_limits;
 mod rejections;
 mod scale_out;
 mod serve;
+mod sign;
