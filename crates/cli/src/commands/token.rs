@@ -45,8 +45,11 @@ async fn sign(
     let token = match key {
         Some(path) => {
             let alg = alg.map(parse_alg).transpose()?;
-            let signing = portcullis_core::keys::read_signing_key(path, alg).await.map_err(|e| usage("--key", e))?;
-            let kid = jwk_kid(path);
+            let text = std::fs::read_to_string(path).map_err(|e| usage("--key", format!("{}: {e}", path.display())))?;
+            let signing = portcullis_core::keys::parse_signing_key(&text, alg)
+                .map_err(|e| usage("--key", format!("{}: {}", path.display(), e.message())))?;
+            // A JWK key file may name its kid; PEM has none.
+            let kid = serde_json::from_str::<Jwk>(&text).ok().and_then(|jwk| jwk.kid);
             let mut claims = claims;
             portcullis_core::tokens::fill_standard_claims(&mut claims, SystemClock.now(), ttl.unwrap_or(3600))
                 .map_err(|e| Failure::Other(anyhow::anyhow!("{e}")))?;
@@ -63,12 +66,6 @@ async fn sign(
         }
     };
     print(&format!("{token}\n"))
-}
-
-/// The `kid` of a JWK key file, if it has one.
-fn jwk_kid(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str::<Jwk>(&text).ok()?.kid
 }
 
 fn read_token(arg: &str) -> Result<String, Failure> {

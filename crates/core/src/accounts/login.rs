@@ -141,6 +141,7 @@ impl Accounts {
             return Ok(LoginOutcome::MfaRequired { mfa_token: self.start_mfa(&user, ctx).await? });
         }
         let pair = self.open_session(&user, false, None, ctx).await?;
+        self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
         self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": false})).await?;
         Ok(LoginOutcome::Tokens(pair))
     }

@@ -104,6 +104,16 @@ impl AccountError {
     }
 }
 
+impl From<crate::password::PasswordError> for AccountError {
+    /// A policy breach is the caller's (400); anything else is ours.
+    fn from(e: crate::password::PasswordError) -> Self {
+        match e {
+            crate::password::PasswordError::Policy(m) => AccountError::InvalidRequest(m.into()),
+            other => AccountError::internal(other),
+        }
+    }
+}
+
 /// The accounts service.
 #[derive(Debug, Clone)]
 pub struct Accounts {

@@ -52,7 +52,6 @@ impl Accounts {
                 portcullis_store::StoreErrorKind::Conflict => AccountError::InvalidRefreshToken,
                 _ => AccountError::internal(e),
             })?;
-        self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
         Ok(TokenPair { access_token, token_type: "Bearer", expires_in: self.tokens.config().ttl, refresh_token })
     }
 

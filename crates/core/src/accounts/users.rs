@@ -52,10 +52,7 @@ impl Accounts {
             None => Some(super::random_token()?),
         };
         let password = password.or(generated.as_deref()).unwrap_or_default();
-        let password_hash = self.hasher.hash(password).await.map_err(|e| match e {
-            crate::password::PasswordError::Policy(m) => AccountError::InvalidRequest(m.into()),
-            other => AccountError::internal(other),
-        })?;
+        let password_hash = self.hasher.hash(password).await?;
         let new = NewUser {
             email: email.trim().to_owned(),
             email_normalized,
@@ -120,10 +117,7 @@ impl Accounts {
             return Err(AccountError::InvalidRequest("status must be \"active\" or \"disabled\"".into()));
         }
         let password_hash = match password {
-            Some(p) => Some(self.hasher.hash(p).await.map_err(|e| match e {
-                crate::password::PasswordError::Policy(m) => AccountError::InvalidRequest(m.into()),
-                other => AccountError::internal(other),
-            })?),
+            Some(p) => Some(self.hasher.hash(p).await?),
             None => None,
         };
         let revoke = password_hash.is_some() || status == Some("disabled");
