@@ -5,11 +5,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use portcullis_core::accounts::Accounts;
+use portcullis_core::api_keys::ApiKeys;
 use portcullis_core::audit::{AuditLog, NoGeo};
+use portcullis_core::clients::Clients;
 use portcullis_core::clock::{Clock, SystemClock};
 use portcullis_core::keys::pkcs11::{Pkcs11Config, Pkcs11Provider};
 use portcullis_core::keys::{FileProvider, KeyConfig, KeyManager, KeyProvider, LocalProvider};
 use portcullis_core::master_key::MasterKeyring;
+use portcullis_core::oauth::OAuth;
 use portcullis_core::password::{PasswordConfig, PasswordHasher};
 use portcullis_core::rate_limit::RateLimiter;
 use portcullis_core::resilient_state::ResilientState;
@@ -28,6 +31,9 @@ pub struct Services {
     pub state: Arc<dyn StateBackend>,
     pub tokens: Arc<TokenService>,
     pub accounts: Arc<Accounts>,
+    pub clients: Arc<Clients>,
+    pub api_keys: Arc<ApiKeys>,
+    pub oauth: Arc<OAuth>,
     pub limiter: Option<Arc<RateLimiter>>,
     /// Failures of the shared backend (Redis), for metrics.
     pub state_failures: Option<Arc<std::sync::atomic::AtomicU64>>,
@@ -164,10 +170,13 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
         state.clone(),
         hasher,
         tokens.clone(),
-        master,
-        audit,
+        master.clone(),
+        audit.clone(),
         config.accounts.clone(),
     ));
+    let clients = Arc::new(Clients::new(store.clone(), state.clone(), master, audit.clone(), config.clients.clone()));
+    let api_keys = Arc::new(ApiKeys::new(store.clone(), clients.clone(), audit.clone()));
+    let oauth = Arc::new(OAuth::new(tokens.clone(), audit));
     let limiter = config.rate_limits.clone().map(|limits| Arc::new(RateLimiter::new(state.clone(), limits)));
-    Ok(Services { store, state, tokens, accounts, limiter, state_failures, clock })
+    Ok(Services { store, state, tokens, accounts, clients, api_keys, oauth, limiter, state_failures, clock })
 }

@@ -45,6 +45,9 @@ pub enum Command {
     /// User accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Client applications (HMAC signing, OAuth client credentials).
+    #[command(subcommand)]
+    Client(ClientCommand),
     /// The master key that seals private keys and secrets at rest.
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),
@@ -181,6 +184,49 @@ pub enum UserCommand {
     /// Remove a user's 2FA so they can enrol again.
     #[command(name = "reset-2fa")]
     Reset2fa { email: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; its secret is printed once.
+    Create {
+        /// The client id (sent as X-Client-Id / OAuth client_id).
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// A scope the client may hold (repeatable).
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// A CIDR or address the client may call from (repeatable; none = any).
+        #[arg(long = "allow-ip", value_name = "CIDR")]
+        allowed_ips: Vec<String>,
+        /// The client's own rate, e.g. "1000/min".
+        #[arg(long)]
+        rate_limit: Option<String>,
+        /// Print the client as JSON (with the secret) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List clients (secret ages flagged).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate a client's secret; the new one is printed once, the old one
+    /// keeps working for clients.rotation_grace_seconds.
+    RotateSecret { id: String },
+    /// Add CIDRs or addresses to a client's allowlist.
+    AllowIp {
+        id: String,
+        #[arg(required = true)]
+        cidrs: Vec<String>,
+    },
+    /// Remove CIDRs or addresses from a client's allowlist.
+    DenyIp {
+        id: String,
+        #[arg(required = true)]
+        cidrs: Vec<String>,
+    },
 }
 
 #[derive(Debug, ClapArgs)]

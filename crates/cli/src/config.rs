@@ -28,6 +28,7 @@ pub struct RawConfig {
     pub tokens: RawTokens,
     pub jwks: RawJwks,
     pub auth: RawAuth,
+    pub clients: RawClients,
     pub secrets: RawSecrets,
     pub captcha: RawCaptcha,
     pub log: RawLog,
@@ -222,6 +223,21 @@ impl Default for RawAuth {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawClients {
+    pub rotation_grace_seconds: u64,
+    pub secret_max_age_days: u64,
+    pub enforce_max_age: bool,
+    pub cache_seconds: u64,
+}
+
+impl Default for RawClients {
+    fn default() -> Self {
+        RawClients { rotation_grace_seconds: 86_400, secret_max_age_days: 90, enforce_max_age: false, cache_seconds: 5 }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSecrets {
@@ -387,6 +403,7 @@ pub struct Config {
     /// `None` when captcha is off.
     pub captcha: Option<CaptchaSettings>,
     pub accounts: portcullis_core::accounts::AccountsConfig,
+    pub clients: portcullis_core::clients::ClientsConfig,
     pub master_key: Option<SecretSource>,
     pub log_level: String,
     pub log_json: bool,
@@ -590,6 +607,7 @@ impl RawConfig {
                 }
             }
         };
+        check(self.clients.secret_max_age_days > 0, "clients.secret_max_age_days", "must be at least 1");
         let (Some(listen), Some(algorithm), Some(provider), Some(on_redis_error), Some(rate_limits)) =
             (listen, algorithm, provider, on_redis_error, rate_limits)
         else {
@@ -639,6 +657,12 @@ impl RawConfig {
                 default_client_id: self.auth.default_client_id,
                 totp_issuer: self.auth.totp_issuer,
                 ..portcullis_core::accounts::AccountsConfig::default()
+            },
+            clients: portcullis_core::clients::ClientsConfig {
+                rotation_grace: secs(self.clients.rotation_grace_seconds),
+                secret_max_age: secs(self.clients.secret_max_age_days.saturating_mul(86_400)),
+                enforce_max_age: self.clients.enforce_max_age,
+                cache_ttl: secs(self.clients.cache_seconds),
             },
             master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
             log_level: self.log.level,

@@ -7,11 +7,14 @@
 //! CLI parsing, configuration files.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod captcha;
+pub mod clients;
 pub mod clock;
 pub mod keys;
 pub mod master_key;
+pub mod oauth;
 pub mod password;
 pub mod random;
 pub mod rate_limit;

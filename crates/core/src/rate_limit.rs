@@ -138,6 +138,15 @@ impl RateLimiter {
     }
 }
 
+impl RateLimiter {
+    /// Counts one request of client `client_id` against its own rate (a
+    /// client's `rate_limit` override): one bucket per client, whatever
+    /// address or route it calls from.
+    pub async fn check_client(&self, client_id: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError> {
+        self.state.rate_limit(&format!("rl:client:{client_id}"), rate, now_ms).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

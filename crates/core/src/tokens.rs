@@ -127,6 +127,19 @@ impl TokenService {
             .map_err(IssueError::Signing)
     }
 
+    /// Revokes the token with `jti`: remembered until it expires (its `exp`, or
+    /// the longest lifetime a token can have) plus the leeway, so `verify`
+    /// answers `revoked` on every instance sharing the state.
+    pub async fn revoke(&self, jti: &str, exp: Option<i64>, now: i64) -> Result<(), portcullis_state::StateError> {
+        let Some(state) = &self.revocations else { return Ok(()) };
+        let until = exp
+            .unwrap_or(now.saturating_add(self.config.max_ttl))
+            .saturating_add(i64::try_from(self.config.leeway).unwrap_or(0))
+            .max(now.saturating_add(1));
+        state.remember_once(&revoked_jti_key(jti), until.saturating_mul(1000), now.saturating_mul(1000)).await?;
+        Ok(())
+    }
+
     /// Verifies a token against the published keys and this service's rules.
     pub async fn verify(&self, token: &str, now: i64) -> Result<Verified, JoseError> {
         self.verify_with(token, &self.validation, now).await

@@ -43,6 +43,18 @@ pub enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     MfaEnrollmentRequired,
+    // Client applications (PRODUCT §4) and OAuth (RFC 6749 §5.2).
+    SignatureMissing,
+    SignatureInvalid,
+    TimestampOutOfWindow,
+    UnknownClient,
+    IpNotAllowed,
+    InvalidApiKey,
+    SecretExpired,
+    InvalidClient,
+    InvalidScope,
+    UnsupportedGrantType,
+    UnauthorizedClient,
     // Request shape.
     InvalidRequest,
     InvalidJson,
@@ -58,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 49] = [
         ErrorCode::RateLimited,
         ErrorCode::CaptchaRequired,
         ErrorCode::CaptchaFailed,
@@ -88,6 +100,17 @@ impl ErrorCode {
         ErrorCode::InvalidToken,
         ErrorCode::InsufficientScope,
         ErrorCode::MfaEnrollmentRequired,
+        ErrorCode::SignatureMissing,
+        ErrorCode::SignatureInvalid,
+        ErrorCode::TimestampOutOfWindow,
+        ErrorCode::UnknownClient,
+        ErrorCode::IpNotAllowed,
+        ErrorCode::InvalidApiKey,
+        ErrorCode::SecretExpired,
+        ErrorCode::InvalidClient,
+        ErrorCode::InvalidScope,
+        ErrorCode::UnsupportedGrantType,
+        ErrorCode::UnauthorizedClient,
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidJson,
         ErrorCode::UnsupportedMediaType,
@@ -132,6 +155,17 @@ impl ErrorCode {
             ErrorCode::InvalidToken => ("invalid_token", S::UNAUTHORIZED),
             ErrorCode::InsufficientScope => ("insufficient_scope", S::FORBIDDEN),
             ErrorCode::MfaEnrollmentRequired => ("mfa_enrollment_required", S::FORBIDDEN),
+            ErrorCode::SignatureMissing => ("signature_missing", S::UNAUTHORIZED),
+            ErrorCode::SignatureInvalid => ("signature_invalid", S::UNAUTHORIZED),
+            ErrorCode::TimestampOutOfWindow => ("timestamp_out_of_window", S::UNAUTHORIZED),
+            ErrorCode::UnknownClient => ("unknown_client", S::UNAUTHORIZED),
+            ErrorCode::IpNotAllowed => ("ip_not_allowed", S::FORBIDDEN),
+            ErrorCode::InvalidApiKey => ("invalid_api_key", S::UNAUTHORIZED),
+            ErrorCode::SecretExpired => ("secret_expired", S::UNAUTHORIZED),
+            ErrorCode::InvalidClient => ("invalid_client", S::UNAUTHORIZED),
+            ErrorCode::InvalidScope => ("invalid_scope", S::BAD_REQUEST),
+            ErrorCode::UnsupportedGrantType => ("unsupported_grant_type", S::BAD_REQUEST),
+            ErrorCode::UnauthorizedClient => ("unauthorized_client", S::BAD_REQUEST),
             ErrorCode::InvalidRequest => ("invalid_request", S::BAD_REQUEST),
             ErrorCode::InvalidJson => ("invalid_json", S::BAD_REQUEST),
             ErrorCode::UnsupportedMediaType => ("unsupported_media_type", S::UNSUPPORTED_MEDIA_TYPE),
@@ -207,6 +241,12 @@ impl ApiError {
         self.with("retry_after", json!(seconds))
     }
 
+    /// An RFC 6749 §5.2 error: `error_description` carries the message too.
+    pub fn oauth(code: ErrorCode, message: impl Into<String>) -> Self {
+        let message = message.into();
+        ApiError::new(code, message.clone()).with("error_description", json!(message))
+    }
+
     /// The code.
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -216,6 +256,88 @@ impl ApiError {
     pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "{context}");
         ApiError::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+/// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3, RFC 6749 §5.2):
+/// how to authenticate, and for a bad bearer token why it was refused.
+fn challenge(code: ErrorCode) -> Option<HeaderValue> {
+    use ErrorCode as C;
+    Some(match code {
+        C::InvalidClient => HeaderValue::from_static("Basic realm=\"portcullis\""),
+        C::Unauthorized
+        | C::InvalidCredentials
+        | C::InvalidCode
+        | C::InvalidMfaToken
+        | C::InvalidRefreshToken
+        | C::SignatureMissing
+        | C::SignatureInvalid
+        | C::TimestampOutOfWindow
+        | C::UnknownClient
+        | C::InvalidApiKey
+        | C::SecretExpired => HeaderValue::from_static("Bearer realm=\"portcullis\""),
+        _ => HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\""),
+    })
+}
+
+impl From<portcullis_core::clients::ClientAuthError> for ApiError {
+    fn from(e: portcullis_core::clients::ClientAuthError) -> Self {
+        use portcullis_core::clients::ClientAuthError as E;
+        use portcullis_core::request_signing::SignatureError as S;
+        let code = match &e {
+            E::UnknownClient => ErrorCode::UnknownClient,
+            E::IpNotAllowed => ErrorCode::IpNotAllowed,
+            E::Signature(S::Missing) => ErrorCode::SignatureMissing,
+            E::Signature(S::TimestampOutOfWindow) => ErrorCode::TimestampOutOfWindow,
+            E::Signature(S::Replayed) => ErrorCode::Replayed,
+            E::Signature(_) => ErrorCode::SignatureInvalid,
+            E::InvalidSecret => ErrorCode::InvalidClient,
+            E::SecretTooOld => ErrorCode::SecretExpired,
+            _ => return ApiError::internal("client authentication failed", &e),
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<portcullis_core::clients::ClientError> for ApiError {
+    fn from(e: portcullis_core::clients::ClientError) -> Self {
+        use portcullis_core::clients::ClientError as E;
+        let code = match &e {
+            E::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            E::Conflict => ErrorCode::Conflict,
+            E::NotFound => ErrorCode::NotFound,
+            _ => return ApiError::internal("client operation failed", &e),
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<portcullis_core::api_keys::ApiKeyError> for ApiError {
+    fn from(e: portcullis_core::api_keys::ApiKeyError) -> Self {
+        use portcullis_core::api_keys::ApiKeyError as E;
+        let code = match e {
+            E::Invalid(_) => ErrorCode::InvalidApiKey,
+            E::Client(inner) => return inner.into(),
+            E::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            E::NotFound => ErrorCode::NotFound,
+            ref other => return ApiError::internal("API key operation failed", other),
+        };
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<portcullis_core::oauth::OAuthError> for ApiError {
+    /// RFC 6749 §5.2 bodies: `error` plus `error_description` (and our `message`).
+    fn from(e: portcullis_core::oauth::OAuthError) -> Self {
+        use portcullis_core::oauth::OAuthError as E;
+        let code = match &e {
+            E::InvalidRequest(_) => ErrorCode::InvalidRequest,
+            E::InvalidScope(_) => ErrorCode::InvalidScope,
+            E::UnsupportedGrantType => ErrorCode::UnsupportedGrantType,
+            E::UnauthorizedClient => ErrorCode::UnauthorizedClient,
+            _ => return ApiError::internal("OAuth request failed", &e),
+        };
+        ApiError::oauth(code, e.to_string())
     }
 }
 
@@ -264,22 +386,10 @@ impl IntoResponse for ApiError {
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
         }
-        if status == StatusCode::UNAUTHORIZED {
-            // RFC 6750 §3: tell the client how to authenticate; token errors say why.
-            let credentials = matches!(
-                self.code,
-                ErrorCode::Unauthorized
-                    | ErrorCode::InvalidCredentials
-                    | ErrorCode::InvalidCode
-                    | ErrorCode::InvalidMfaToken
-                    | ErrorCode::InvalidRefreshToken
-            );
-            let value = if credentials {
-                HeaderValue::from_static("Bearer realm=\"portcullis\"")
-            } else {
-                HeaderValue::from_static("Bearer realm=\"portcullis\", error=\"invalid_token\"")
-            };
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        if status == StatusCode::UNAUTHORIZED
+            && let Some(challenge) = challenge(self.code)
+        {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);
         }
         response
     }

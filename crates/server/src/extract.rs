@@ -67,3 +67,31 @@ impl axum::extract::FromRequestParts<crate::state::AppState> for ClientContext {
         })
     }
 }
+
+/// `axum::Form` (`application/x-www-form-urlencoded`), with rejections in our
+/// JSON error format (the OAuth endpoints).
+#[derive(Debug)]
+pub struct ApiForm<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiForm<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::extract::rejection::FormRejection;
+        match axum::Form::<T>::from_request(req, state).await {
+            Ok(axum::Form(value)) => Ok(ApiForm(value)),
+            Err(FormRejection::InvalidFormContentType(_)) => Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected Content-Type: application/x-www-form-urlencoded",
+            )),
+            Err(FormRejection::BytesRejection(e)) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::new(ErrorCode::PayloadTooLarge, "request body too large"))
+            }
+            Err(other) => Err(ApiError::oauth(ErrorCode::InvalidRequest, other.body_text())),
+        }
+    }
+}

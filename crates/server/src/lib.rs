@@ -7,6 +7,7 @@
 //! (core) or configuration parsing (cli).
 
 mod auth;
+mod client_auth;
 mod client_ip;
 mod error;
 mod extract;
@@ -17,6 +18,7 @@ mod routes;
 mod serve;
 mod state;
 
+pub use client_auth::ClientIdentity;
 pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use routes::router;

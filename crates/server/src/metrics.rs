@@ -41,6 +41,8 @@ pub struct Metrics {
     verifications: Family<ResultLabels, Counter>,
     published_keys: Gauge,
     state_failures: Counter,
+    old_client_secrets: Gauge,
+    client_auth: Family<ResultLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -58,6 +60,18 @@ impl Metrics {
         let verifications = Family::<ResultLabels, Counter>::default();
         let published_keys = Gauge::default();
         let state_failures = Counter::default();
+        let old_client_secrets = Gauge::default();
+        let client_auth = Family::<ResultLabels, Counter>::default();
+        registry.register(
+            "clients_with_old_secrets",
+            "Clients with a live secret older than clients.secret_max_age_days",
+            old_client_secrets.clone(),
+        );
+        registry.register(
+            "client_authentications",
+            "Client authentications (HMAC, API key, OAuth secret) by result (ok or error code)",
+            client_auth.clone(),
+        );
         registry.register(
             "state_failures",
             "Calls to the shared state backend (Redis) that failed; see state.on_redis_error",
@@ -71,7 +85,16 @@ impl Metrics {
             verifications.clone(),
         );
         registry.register("signing_keys_published", "Signing key versions currently published", published_keys.clone());
-        Metrics { registry, requests, latency, verifications, published_keys, state_failures }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            verifications,
+            published_keys,
+            state_failures,
+            old_client_secrets,
+            client_auth,
+        }
     }
 
     /// Counts and times one HTTP exchange.
@@ -85,6 +108,16 @@ impl Metrics {
     /// Counts one verification outcome.
     pub fn observe_verification(&self, result: &str) {
         self.verifications.get_or_create(&ResultLabels { result: result.to_owned() }).inc();
+    }
+
+    /// Counts one client authentication outcome.
+    pub fn observe_client_auth(&self, result: &str) {
+        self.client_auth.get_or_create(&ResultLabels { result: result.to_owned() }).inc();
+    }
+
+    /// Sets the number of clients whose secret is over the maximum age.
+    pub fn set_old_client_secrets(&self, n: u64) {
+        self.old_client_secrets.set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Sets the number of published key versions.

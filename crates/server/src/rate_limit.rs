@@ -1,6 +1,8 @@
 //! The rate-limit phase: one decision per request on limited routes, with the
 //! `RateLimit-*` headers on every limited response and `Retry-After` on 429.
 
+use std::net::IpAddr;
+
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -18,7 +20,7 @@ pub fn class_of(route: &str) -> Option<RateClass> {
         "/v1/auth/login" | "/v1/auth/login/mfa" | "/v1/auth/register" | "/v1/auth/refresh" | "/oauth/token" => {
             Some(RateClass::Auth)
         }
-        "/v1/tokens/verify" => Some(RateClass::Validation),
+        "/v1/tokens/verify" | "/oauth/introspect" | "/oauth/revoke" | "/v1/whoami" => Some(RateClass::Validation),
         r if r.starts_with("/v1/intel") => Some(RateClass::Validation),
         r if ["/v1/users", "/v1/clients", "/v1/keys", "/v1/api-keys"].iter().any(|p| r.starts_with(p)) => {
             Some(RateClass::UserManagement)
@@ -31,7 +33,36 @@ fn ceil_seconds(ms: i64) -> i64 {
     (ms.max(0) + 999) / 1000
 }
 
-fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+/// The 429 of a denied decision, audited as `rate_limited`; `bucket` names what
+/// was exhausted (a class, or `client:<id>`).
+pub(crate) async fn denied(
+    state: &AppState,
+    decision: &Decision,
+    client: IpAddr,
+    bucket: &str,
+    route: &str,
+) -> Response {
+    let retry = ceil_seconds(decision.retry_after_ms).max(1);
+    let event = AuditEvent::new(AuditAction::RateLimited, AuditOutcome::Denied)
+        .ip_address(client)
+        .detail("class", bucket)
+        .detail("route", route);
+    let event = match crate::middleware::current_request_id() {
+        Some(id) => event.request_id(id),
+        None => event,
+    };
+    if let Err(e) = state.accounts().audit_log().record(event, state.now().saturating_mul(1000)).await {
+        tracing::error!(error = %e, "recording a rate_limited event failed");
+    }
+    let mut response = ApiError::new(ErrorCode::RateLimited, format!("too many {bucket} requests; retry in {retry} s"))
+        .retry_after(retry)
+        .into_response();
+    set_headers(response.headers_mut(), decision);
+    response
+}
+
+/// Sets the `RateLimit-*` headers of a decision.
+pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
     for (name, value) in [
         ("ratelimit-limit", d.limit.to_string()),
         ("ratelimit-remaining", d.remaining.to_string()),
@@ -64,24 +95,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     if !decision.allowed {
-        let retry = ceil_seconds(decision.retry_after_ms).max(1);
-        let event = AuditEvent::new(AuditAction::RateLimited, AuditOutcome::Denied)
-            .ip_address(client)
-            .detail("class", class.as_str())
-            .detail("route", route.clone());
-        let event = match crate::middleware::current_request_id() {
-            Some(id) => event.request_id(id),
-            None => event,
-        };
-        if let Err(e) = state.accounts().audit_log().record(event, now_ms).await {
-            tracing::error!(error = %e, "recording a rate_limited event failed");
-        }
-        let mut response =
-            ApiError::new(ErrorCode::RateLimited, format!("too many {class} requests; retry in {retry} s"))
-                .retry_after(retry)
-                .into_response();
-        set_headers(response.headers_mut(), &decision);
-        return response;
+        return denied(&state, &decision, client, class.as_str(), &route).await;
     }
     let mut response = next.run(request).await;
     set_headers(response.headers_mut(), &decision);

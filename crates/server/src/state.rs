@@ -3,8 +3,11 @@
 use std::sync::Arc;
 
 use portcullis_core::accounts::Accounts;
+use portcullis_core::api_keys::ApiKeys;
 use portcullis_core::captcha::CaptchaVerifier;
+use portcullis_core::clients::Clients;
 use portcullis_core::clock::Clock;
+use portcullis_core::oauth::OAuth;
 use portcullis_core::rate_limit::RateLimiter;
 use portcullis_core::tokens::TokenService;
 use portcullis_state::StateBackend;
@@ -35,6 +38,9 @@ struct Inner {
     config: ServerConfig,
     tokens: Arc<TokenService>,
     accounts: Arc<Accounts>,
+    clients: Arc<Clients>,
+    api_keys: Arc<ApiKeys>,
+    oauth: Arc<OAuth>,
     captcha: Option<Arc<CaptchaVerifier>>,
     limiter: Option<Arc<RateLimiter>>,
     state: Arc<dyn StateBackend>,
@@ -58,6 +64,9 @@ impl std::fmt::Debug for AppState {
 pub struct Services {
     pub tokens: Arc<TokenService>,
     pub accounts: Arc<Accounts>,
+    pub clients: Arc<Clients>,
+    pub api_keys: Arc<ApiKeys>,
+    pub oauth: Arc<OAuth>,
     /// `None` when captcha is off.
     pub captcha: Option<Arc<CaptchaVerifier>>,
     /// `None` when rate limiting is off.
@@ -76,11 +85,14 @@ impl std::fmt::Debug for Services {
 impl AppState {
     /// Assembles the state.
     pub fn new(config: ServerConfig, services: Services) -> Self {
-        let Services { tokens, accounts, captcha, limiter, state, store, clock } = services;
+        let Services { tokens, accounts, clients, api_keys, oauth, captcha, limiter, state, store, clock } = services;
         AppState(Arc::new(Inner {
             config,
             tokens,
             accounts,
+            clients,
+            api_keys,
+            oauth,
             captcha,
             limiter,
             state,
@@ -108,6 +120,21 @@ impl AppState {
     /// Users, login, 2FA, sessions.
     pub fn accounts(&self) -> &Arc<Accounts> {
         &self.0.accounts
+    }
+
+    /// The client registry.
+    pub fn clients(&self) -> &Arc<Clients> {
+        &self.0.clients
+    }
+
+    /// API keys.
+    pub fn api_keys(&self) -> &Arc<ApiKeys> {
+        &self.0.api_keys
+    }
+
+    /// OAuth 2.0 for clients.
+    pub fn oauth(&self) -> &Arc<OAuth> {
+        &self.0.oauth
     }
 
     /// HTTP settings.

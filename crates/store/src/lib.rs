@@ -6,7 +6,7 @@
 //! `database.url`; every query is written once (sqlx's `Any` driver with `$n`
 //! placeholders, see `sql_store.rs`), and only connection set-up and migrations
 //! differ per backend (`sqlite.rs`, `postgres.rs`). One module per aggregate
-//! (`keys.rs`, `meta.rs`, `audit.rs`, `users.rs`), each with its own trait that
+//! (`keys.rs`, `meta.rs`, `audit.rs`, `users.rs`, `clients.rs`, `api_keys.rs`), each with its own trait that
 //! [`Store`] requires.
 //!
 //! What it is not for: ephemeral shared state (rate limits, replay sets — see
@@ -16,7 +16,9 @@
 //! With the `testing` feature, [`testing::TestDatabase`] hands out throw-away
 //! SQLite and PostgreSQL databases for tests.
 
+mod api_keys;
 mod audit;
+mod clients;
 mod connect;
 mod database_url;
 mod error;
@@ -29,7 +31,9 @@ mod sqlite;
 pub mod testing;
 mod users;
 
+pub use api_keys::{ApiKey, ApiKeyStore};
 pub use audit::{AuditFilter, AuditStore, ChainFn, GENESIS_HASH, NewAuditEvent, StoredAuditEvent};
+pub use clients::{Client, ClientPatch, ClientSecret, ClientStore, NewClient};
 pub use connect::{ConnectOptions, connect};
 pub use database_url::redact_url;
 pub use error::{StoreError, StoreErrorKind};
@@ -41,7 +45,7 @@ use async_trait::async_trait;
 /// Everything Portcullis keeps durably. Chosen once at start-up from
 /// `database.url` and shared as `Arc<dyn Store>`.
 #[async_trait]
-pub trait Store: AuditStore + UserStore + Send + Sync + std::fmt::Debug {
+pub trait Store: AuditStore + UserStore + ClientStore + ApiKeyStore + Send + Sync + std::fmt::Debug {
     /// "sqlite" or "postgres", for logs and `/readyz`.
     fn backend(&self) -> &'static str;
 

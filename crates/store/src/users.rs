@@ -130,6 +130,11 @@ pub trait UserStore: Send + Sync {
     async fn user_access_jtis(&self, user_id: i64, since: i64) -> Result<Vec<String>, StoreError>;
     /// Revokes every session of a user (password reset, disable).
     async fn revoke_user_sessions(&self, user_id: i64, now: i64) -> Result<u64, StoreError>;
+    /// Every sealed TOTP secret as (user id, blob), for master-key rotation.
+    async fn sealed_totp_secrets(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError>;
+    /// Replaces a user's sealed TOTP secret (master-key rotation); the 2FA
+    /// state is unchanged.
+    async fn reseal_totp_secret(&self, user_id: i64, sealed: &[u8]) -> Result<(), StoreError>;
 }
 
 const USER_COLUMNS: &str = "id, email, email_normalized, password_hash, role, status, totp_secret, totp_enabled, \
@@ -465,5 +470,27 @@ impl UserStore for SqlStore {
             .await
             .store_context(|| format!("revoking the sessions of user {user_id}"))?;
         Ok(done.rows_affected())
+    }
+
+    async fn sealed_totp_secrets(&self) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        let context = || "listing sealed TOTP secrets".to_owned();
+        let rows = sqlx::query("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .store_context(context)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("totp_secret")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .store_context(context)
+    }
+
+    async fn reseal_totp_secret(&self, user_id: i64, sealed: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1 AND totp_secret IS NOT NULL")
+            .bind(user_id)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await
+            .store_context(|| format!("re-sealing the TOTP secret of user {user_id}"))?;
+        Ok(())
     }
 }

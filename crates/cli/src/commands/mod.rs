@@ -1,6 +1,7 @@
 //! One module per command group; `run` dispatches.
 
 pub mod audit;
+mod client;
 mod config;
 mod keys;
 mod master_key;
@@ -55,6 +56,10 @@ pub async fn run(args: Args) -> Result<(), Failure> {
         Command::User(cmd) => {
             serve::init_logging("warn", false)?;
             user::run(cmd, &args).await
+        }
+        Command::Client(cmd) => {
+            serve::init_logging("warn", false)?;
+            client::run(cmd, &args).await
         }
         Command::MasterKey(cmd) => {
             serve::init_logging("warn", false)?;

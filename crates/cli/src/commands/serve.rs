@@ -48,6 +48,9 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         portcullis_server::Services {
             tokens: services.tokens.clone(),
             accounts: services.accounts.clone(),
+            clients: services.clients.clone(),
+            api_keys: services.api_keys.clone(),
+            oauth: services.oauth.clone(),
             captcha: captcha(&config)?,
             limiter: services.limiter.clone(),
             state: services.state.clone(),

@@ -241,6 +241,30 @@ pub const KEYS: &[Key] = &[
         doc: "Admin routes accept only tokens obtained with 2FA (403 mfa_enrollment_required otherwise).",
     },
     Key {
+        path: "clients.rotation_grace_seconds",
+        default: Some("86400"),
+        example: "",
+        doc: "After a client's secret is rotated, how long the previous one keeps working (both are accepted meanwhile; a second rotation ends the older one's grace at once).",
+    },
+    Key {
+        path: "clients.secret_max_age_days",
+        default: Some("90"),
+        example: "",
+        doc: "Client secrets older than this are flagged: `secret_age_warning` in the API, the `portcullis_clients_with_old_secrets` metric, and a `client_secret_too_old` audit event (once a day per secret, when used).",
+    },
+    Key {
+        path: "clients.enforce_max_age",
+        default: Some("false"),
+        example: "",
+        doc: "Refuse secrets older than clients.secret_max_age_days (401 `secret_expired`) instead of only flagging them.",
+    },
+    Key {
+        path: "clients.cache_seconds",
+        default: Some("5"),
+        example: "",
+        doc: "How long an instance caches a client (allowlist, unsealed secrets) for authentication; changes made through another instance or the CLI take effect within this time. 0 disables the cache.",
+    },
+    Key {
         path: "secrets.master_key",
         default: None,
         example: "\"env:PORTCULLIS_MASTER_KEY\"",

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{AuditAction, AuditOutcome};
+use crate::audit::{AuditAction, AuditEvent, AuditOutcome};
 
 use super::{AccountError, Accounts, normalize_email};
 
@@ -24,6 +24,31 @@ pub struct RequestContext {
 impl RequestContext {
     pub(crate) fn now_ms(&self) -> i64 {
         self.now.saturating_mul(1000)
+    }
+
+    /// An audit event carrying this request's address, user agent, request id
+    /// and client, with `details` (an object) and the actor, if any.
+    pub fn audit_event(&self, action: AuditAction, outcome: AuditOutcome, details: serde_json::Value) -> AuditEvent {
+        let mut event = AuditEvent::new(action, outcome);
+        if let Some(ip) = self.ip.as_deref().and_then(|ip| ip.parse().ok()) {
+            event = event.ip_address(ip);
+        }
+        if let Some(ua) = &self.user_agent {
+            event = event.user_agent(ua.clone());
+        }
+        if let Some(id) = &self.request_id {
+            event = event.request_id(id.clone());
+        }
+        if let Some(client) = &self.client_id {
+            event = event.client_system(client.clone());
+        }
+        if let serde_json::Value::Object(mut map) = details {
+            if let Some(actor) = &self.actor {
+                map.insert("actor".into(), serde_json::Value::String(actor.clone()));
+            }
+            event = event.details(map);
+        }
+        event
     }
 }
 

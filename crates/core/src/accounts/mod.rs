@@ -18,7 +18,7 @@ pub use users::normalize_email;
 use portcullis_state::StateBackend;
 use portcullis_store::Store;
 
-use crate::audit::{AuditAction, AuditEvent, AuditLog, AuditOutcome};
+use crate::audit::{AuditAction, AuditLog, AuditOutcome};
 use crate::master_key::MasterKeyring;
 use crate::password::PasswordHasher;
 use crate::tokens::TokenService;
@@ -155,25 +155,12 @@ impl Accounts {
         user_id: Option<i64>,
         details: serde_json::Value,
     ) -> Result<(), AccountError> {
-        let mut event = AuditEvent::new(action, outcome);
+        let mut event = ctx.audit_event(action, outcome, details);
         if let Some(id) = user_id {
             event = event.user_id(id.to_string());
         }
-        if let Some(ip) = ctx.ip.as_deref().and_then(|ip| ip.parse().ok()) {
-            event = event.ip_address(ip);
-        }
-        if let Some(ua) = &ctx.user_agent {
-            event = event.user_agent(ua.clone());
-        }
-        if let Some(id) = &ctx.request_id {
-            event = event.request_id(id.clone());
-        }
-        event = event.client_system(ctx.client_id.clone().unwrap_or_else(|| self.config.default_client_id.clone()));
-        if let serde_json::Value::Object(mut map) = details {
-            if let Some(actor) = &ctx.actor {
-                map.insert("actor".into(), serde_json::Value::String(actor.clone()));
-            }
-            event = event.details(map);
+        if ctx.client_id.is_none() {
+            event = event.client_system(self.config.default_client_id.clone());
         }
         self.audit.record(event, ctx.now.saturating_mul(1000)).await.map_err(AccountError::internal)?;
         Ok(())

@@ -6,7 +6,6 @@ use serde_json::{Map, Value, json};
 use crate::audit::{AuditAction, AuditOutcome};
 
 use super::{AccountError, Accounts, RequestContext, TokenPair, digest_hex, random_token};
-use crate::tokens::revoked_jti_key;
 
 impl Accounts {
     /// Issues an access token and a new refresh token (in `family`, or a new one).
@@ -101,19 +100,9 @@ impl Accounts {
         Ok(())
     }
 
-    /// Remembers `jti` as revoked until the token expires (its `exp`, or the
-    /// longest lifetime a token can have) plus the verification leeway.
+    /// Revokes an access token's `jti` until it expires.
     async fn revoke_jti(&self, jti: &str, exp: Option<i64>, now: i64) -> Result<(), AccountError> {
-        let config = self.tokens.config();
-        let until = exp
-            .unwrap_or(now.saturating_add(config.max_ttl))
-            .saturating_add(i64::try_from(config.leeway).unwrap_or(0))
-            .max(now.saturating_add(1));
-        self.state
-            .remember_once(&revoked_jti_key(jti), until.saturating_mul(1000), now.saturating_mul(1000))
-            .await
-            .map_err(AccountError::internal)?;
-        Ok(())
+        self.tokens.revoke(jti, exp, now).await.map_err(AccountError::internal)
     }
 
     /// Logs out: revokes the session (by the refresh token when given, else by

@@ -1,6 +1,6 @@
 //! HMAC-signed client requests (PRODUCT §4): what is signed, how, and the
-//! checks every verifier makes. The client registry and the HTTP phase that use
-//! this arrive with the clients issue; `portcullis sign` uses it today.
+//! checks every verifier makes. Used by the client-authentication phase
+//! (`clients`), `portcullis sign` and the webhook sender.
 //!
 //! Version 1 (the default): `X-Signature: sha256=<hex>` is HMAC-SHA256 with the
 //! client secret over `<X-Timestamp>.<raw body>`.
@@ -92,18 +92,33 @@ pub fn sign(secret: &[u8], parts: &SignedParts<'_>) -> String {
 
 /// Checks the timestamp window, then the signature against each of the
 /// client's active secrets (two during a rotation), in constant time.
-pub fn verify(secrets: &[&[u8]], parts: &SignedParts<'_>, header: &str, now: i64) -> Result<(), SignatureError> {
-    if (now - parts.timestamp).abs() > WINDOW_SECONDS {
+/// Returns the index of the secret that matched.
+pub fn verify(secrets: &[&[u8]], parts: &SignedParts<'_>, header: &str, now: i64) -> Result<usize, SignatureError> {
+    let keys: Vec<hmac::Key> = secrets.iter().map(|s| hmac::Key::new(hmac::HMAC_SHA256, s)).collect();
+    verify_with_keys(&keys.iter().collect::<Vec<_>>(), parts, header, now)
+}
+
+/// [`verify`] with HMAC keys prepared once per secret (the server caches them,
+/// saving the key schedule on every request).
+pub fn verify_with_keys(
+    keys: &[&hmac::Key],
+    parts: &SignedParts<'_>,
+    header: &str,
+    now: i64,
+) -> Result<usize, SignatureError> {
+    if now.abs_diff(parts.timestamp) > WINDOW_SECONDS.unsigned_abs() {
         return Err(SignatureError::TimestampOutOfWindow);
     }
     let hex = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Invalid)?;
     let tag = decode_hex(hex).ok_or(SignatureError::Invalid)?;
     let message = string_to_sign(parts);
-    let ok = secrets
+    // Every key is tried, whichever matches, so timing does not tell which.
+    let matched = keys
         .iter()
-        .map(|secret| hmac::verify(&hmac::Key::new(hmac::HMAC_SHA256, secret), &message, &tag).is_ok())
-        .fold(false, |any, this| any | this);
-    if ok { Ok(()) } else { Err(SignatureError::Invalid) }
+        .enumerate()
+        .map(|(i, key)| hmac::verify(key, &message, &tag).is_ok().then_some(i))
+        .fold(None, |found, this| found.or(this));
+    matched.ok_or(SignatureError::Invalid)
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {

@@ -43,6 +43,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError
     if let Some(failures) = &state.config().state_failures {
         state.metrics().set_state_failures(failures.load(std::sync::atomic::Ordering::Relaxed));
     }
+    match state.clients().count_with_old_secrets(state.now()).await {
+        Ok(n) => state.metrics().set_old_client_secrets(n),
+        Err(e) => tracing::warn!(error = %e, "metrics: counting old client secrets failed"),
+    }
     let body = state.metrics().encode().map_err(|e| ApiError::internal("encoding metrics", &e))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response())
 }

@@ -1,12 +1,16 @@
 //! The API's routes.
 
+mod api_keys;
 mod audit;
 pub(crate) mod auth;
+mod clients;
 mod health;
 mod keys;
+mod oauth;
 mod tokens;
 mod users;
 mod well_known;
+mod whoami;
 
 use axum::Router;
 use axum::routing::{delete, get, post};
@@ -36,13 +40,25 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/users/{id}", get(users::get).patch(users::update).delete(users::delete))
         .route("/v1/users/{id}/unlock", post(users::unlock))
         .route("/v1/users/{id}/reset-2fa", post(users::reset_2fa))
+        .route("/v1/clients", post(clients::create).get(clients::list))
+        .route("/v1/clients/{id}", get(clients::get).patch(clients::update).delete(clients::delete))
+        .route("/v1/clients/{id}/secret", post(clients::rotate_secret))
+        .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
+        .route("/v1/api-keys/{id}", get(api_keys::get).delete(api_keys::revoke))
+        .route("/v1/whoami", get(whoami::whoami))
+        .route("/oauth/token", post(oauth::token))
+        .route("/oauth/introspect", post(oauth::introspect))
+        .route("/oauth/revoke", post(oauth::revoke))
         .route("/v1/keys", get(keys::list))
         .route("/v1/keys/rotate", post(keys::rotate))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         // Layers run outermost-last: observe (request id, metrics, access log)
-        // wraps the rate-limit phase, so 429s are counted and logged too.
-        // `layer` (not route_layer) also sees 404s.
+        // wraps the rate-limit phase, so 429s are counted and logged too;
+        // client authentication runs after rate limiting, so a flood of bad
+        // signatures is limited before any is checked. `layer` (not
+        // route_layer) also sees 404s.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::client_auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
         .with_state(state)

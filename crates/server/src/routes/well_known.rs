@@ -32,9 +32,16 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
         axum::Json(json!({
             "issuer": issuer,
             "jwks_uri": format!("{base}/.well-known/jwks.json"),
+            "token_endpoint": format!("{base}/oauth/token"),
+            "introspection_endpoint": format!("{base}/oauth/introspect"),
+            "revocation_endpoint": format!("{base}/oauth/revoke"),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "id_token_signing_alg_values_supported": [alg],
             "token_endpoint_auth_signing_alg_values_supported": [alg],
-            "claims_supported": ["iss", "aud", "sub", "exp", "iat", "jti", "email", "role", "client_id", "security"],
+            "claims_supported": ["iss", "aud", "sub", "exp", "iat", "jti", "email", "role", "client_id", "scope", "security"],
         })),
     )
         .into_response()

@@ -11,6 +11,7 @@
 mod audit;
 #[macro_use]
 mod conformance;
+mod clients;
 mod connect;
 mod users;
 
