@@ -108,7 +108,8 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     }
     let mut response = next.run(request).await;
     if let Some(d) = client_decision {
-        // The client's own bucket is the one that binds it: its headers win.
+        // The client's own bucket is the one that binds it: its headers win
+        // over the class's, which the outer phase then leaves alone.
         crate::rate_limit::set_headers(response.headers_mut(), &d);
     }
     response

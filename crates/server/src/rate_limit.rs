@@ -61,8 +61,12 @@ pub(crate) async fn denied(
     response
 }
 
-/// Sets the `RateLimit-*` headers of a decision.
+/// Sets the `RateLimit-*` headers of a decision, unless an inner, more
+/// specific bucket (a client's own rate) already set them.
 pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
+    if headers.contains_key("ratelimit-limit") {
+        return;
+    }
     for (name, value) in [
         ("ratelimit-limit", d.limit.to_string()),
         ("ratelimit-remaining", d.remaining.to_string()),

@@ -38,19 +38,53 @@ pub async fn run(cmd: &MasterKeyCommand, args: &Args) -> Result<(), Failure> {
             resealed += 1;
         }
     }
-    // Only drop the old keys once nothing needs them (a version sealed by a
-    // running instance meanwhile would otherwise be lost).
-    for version in store.sealed_key_versions().await.context("listing sealed keys")? {
-        if version.sealed_material.as_deref().is_some_and(|blob| ring.needs_reseal(blob)) {
-            return Err(Failure::Other(anyhow::anyhow!(
-                "key {} was sealed under the old master key during rotation; stop every instance and run again",
-                version.kid
-            )));
+    for secret in store.sealed_client_secrets().await.context("listing client secrets")? {
+        let aad = portcullis_core::clients::secret_aad(&secret.client_id);
+        if let Some(sealed) =
+            ring.reseal(&secret.sealed, &aad).with_context(|| format!("a secret of client {}", secret.client_id))?
+        {
+            store.reseal_client_secret(secret.id, &sealed).await.context("storing a client secret")?;
+            resealed += 1;
         }
+    }
+    for (user_id, blob) in store.sealed_totp_secrets().await.context("listing TOTP secrets")? {
+        let aad = portcullis_core::accounts::totp_aad(user_id);
+        if let Some(sealed) = ring.reseal(&blob, &aad).with_context(|| format!("the TOTP secret of user {user_id}"))? {
+            store.reseal_totp_secret(user_id, &sealed).await.context("storing a TOTP secret")?;
+            resealed += 1;
+        }
+    }
+    // Only drop the old keys once nothing needs them (a secret sealed by a
+    // running instance meanwhile would otherwise be lost).
+    let stale_key = store
+        .sealed_key_versions()
+        .await
+        .context("listing sealed keys")?
+        .into_iter()
+        .find(|v| v.sealed_material.as_deref().is_some_and(|blob| ring.needs_reseal(blob)))
+        .map(|v| format!("key {}", v.kid));
+    let stale_client = store
+        .sealed_client_secrets()
+        .await
+        .context("listing client secrets")?
+        .into_iter()
+        .find(|s| ring.needs_reseal(&s.sealed))
+        .map(|s| format!("a secret of client {}", s.client_id));
+    let stale_totp = store
+        .sealed_totp_secrets()
+        .await
+        .context("listing TOTP secrets")?
+        .into_iter()
+        .find(|(_, blob)| ring.needs_reseal(blob))
+        .map(|(id, _)| format!("the TOTP secret of user {id}"));
+    if let Some(what) = stale_key.or(stale_client).or(stale_totp) {
+        return Err(Failure::Other(anyhow::anyhow!(
+            "{what} was sealed under the old master key during rotation; stop every instance and run again"
+        )));
     }
     store.set_meta("master_key_id", ring.current().id()).await.context("recording the master key id")?;
     ring.without_previous().write_file(&path).context("writing the master key file")?;
-    eprintln!("master key rotated to {}; re-sealed {resealed} key(s)", ring.current().id());
+    eprintln!("master key rotated to {}; re-sealed {resealed} secret(s)", ring.current().id());
     Ok(())
 }
 

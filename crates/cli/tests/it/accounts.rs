@@ -11,7 +11,7 @@ const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 /// A TOTP code for `secret` (base32) at `time`, computed by Python's stdlib
 /// from the otpauth URI's secret — an independent implementation.
-fn totp(secret: &str, time: i64) -> String {
+pub fn totp(secret: &str, time: i64) -> String {
     python(
         r#"
 import sys, hmac, hashlib, struct, base64

@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod audit;
 mod captcha;
+mod clients;
 mod config;
 mod interop;
 mod master_key;

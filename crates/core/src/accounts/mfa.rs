@@ -26,7 +26,8 @@ fn mfa_attempts_key(token: &str) -> String {
     format!("mfa:attempts:{}", digest_hex(token))
 }
 
-fn totp_aad(user_id: i64) -> Vec<u8> {
+/// The additional data a TOTP secret is sealed with (binds it to its user).
+pub fn totp_aad(user_id: i64) -> Vec<u8> {
     format!("totp:{user_id}").into_bytes()
 }
 

@@ -12,7 +12,7 @@ mod users;
 use std::sync::Arc;
 
 pub use login::{LoginOutcome, RequestContext, TokenPair};
-pub use mfa::Enrollment;
+pub use mfa::{Enrollment, totp_aad};
 pub use users::normalize_email;
 
 use portcullis_state::StateBackend;

@@ -106,7 +106,7 @@ pub struct Clients {
 
 /// The additional data a client secret is sealed with: a blob copied to
 /// another client's row does not open.
-fn secret_aad(client_id: &str) -> Vec<u8> {
+pub fn secret_aad(client_id: &str) -> Vec<u8> {
     format!("client-secret:{client_id}").into_bytes()
 }
 
