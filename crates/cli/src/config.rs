@@ -29,6 +29,7 @@ pub struct RawConfig {
     pub jwks: RawJwks,
     pub auth: RawAuth,
     pub clients: RawClients,
+    pub webhooks: RawWebhooks,
     pub secrets: RawSecrets,
     pub captcha: RawCaptcha,
     pub log: RawLog,
@@ -238,6 +239,39 @@ impl Default for RawClients {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawWebhooks {
+    pub urls: Vec<String>,
+    pub secret: Option<String>,
+    pub events: Vec<String>,
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    pub timeout_ms: u64,
+}
+
+impl Default for RawWebhooks {
+    fn default() -> Self {
+        RawWebhooks {
+            urls: Vec::new(),
+            secret: None,
+            events: [
+                "lockout",
+                "refresh_reuse_detected",
+                "ip_blocked",
+                "risk_denied",
+                "alert",
+                "client_secret_too_old",
+            ]
+            .map(String::from)
+            .to_vec(),
+            max_attempts: 5,
+            backoff_ms: 1000,
+            timeout_ms: 5000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawSecrets {
@@ -364,6 +398,17 @@ pub struct CaptchaSettings {
     pub timeout_ms: u64,
 }
 
+/// Webhooks, validated (the secret is resolved at start-up).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub urls: Vec<String>,
+    pub secret: SecretSource,
+    pub events: Vec<String>,
+    pub max_attempts: u32,
+    pub backoff_ms: u64,
+    pub timeout_ms: u64,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -404,6 +449,8 @@ pub struct Config {
     pub captcha: Option<CaptchaSettings>,
     pub accounts: portcullis_core::accounts::AccountsConfig,
     pub clients: portcullis_core::clients::ClientsConfig,
+    /// `None` when no webhook URL is configured.
+    pub webhooks: Option<WebhookSettings>,
     pub master_key: Option<SecretSource>,
     pub log_level: String,
     pub log_json: bool,
@@ -608,6 +655,35 @@ impl RawConfig {
             }
         };
         check(self.clients.secret_max_age_days > 0, "clients.secret_max_age_days", "must be at least 1");
+        for url in &self.webhooks.urls {
+            if let Err(problem) = portcullis_core::outbound::check_url(url) {
+                check(false, "webhooks.urls", &format!("{url}: {problem}"));
+            }
+        }
+        for event in &self.webhooks.events {
+            if event.parse::<portcullis_core::audit::AuditAction>().is_err() {
+                check(false, "webhooks.events", &format!("{event:?} is not an audit action"));
+            }
+        }
+        let webhooks = match (&self.webhooks.secret, self.webhooks.urls.is_empty()) {
+            (_, true) => None,
+            (None, false) => {
+                check(false, "webhooks.secret", "is required when webhooks.urls is set");
+                None
+            }
+            (Some(secret), false) => {
+                check(self.webhooks.max_attempts > 0, "webhooks.max_attempts", "must be at least 1");
+                check(self.webhooks.timeout_ms > 0, "webhooks.timeout_ms", "must be at least 1");
+                Some(WebhookSettings {
+                    urls: self.webhooks.urls.clone(),
+                    secret: SecretSource::parse(secret),
+                    events: self.webhooks.events.clone(),
+                    max_attempts: self.webhooks.max_attempts,
+                    backoff_ms: self.webhooks.backoff_ms,
+                    timeout_ms: self.webhooks.timeout_ms,
+                })
+            }
+        };
         let (Some(listen), Some(algorithm), Some(provider), Some(on_redis_error), Some(rate_limits)) =
             (listen, algorithm, provider, on_redis_error, rate_limits)
         else {
@@ -664,6 +740,7 @@ impl RawConfig {
                 enforce_max_age: self.clients.enforce_max_age,
                 cache_ttl: secs(self.clients.cache_seconds),
             },
+            webhooks,
             master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
             log_level: self.log.level,
             log_json: self.log.format == "json",

@@ -296,25 +296,9 @@ fn form_encode(value: &str) -> String {
     utf8_percent_encode(value, FORM_VALUE).to_string()
 }
 
-/// https anywhere; plain http only to 127.0.0.0/8, ::1 or `localhost`.
 fn check_url(url: &str) -> Result<(), CaptchaError> {
-    let invalid = |problem: &str| CaptchaError::InvalidConfig(format!("verify_url {url}: {problem}"));
-    let parsed = reqwest::Url::parse(url).map_err(|e| invalid(&e.to_string()))?;
-    let host = parsed.host_str().unwrap_or_default();
-    match parsed.scheme() {
-        "https" if !host.is_empty() => Ok(()),
-        "http" if is_loopback_host(host) => Ok(()),
-        "http" => Err(invalid("plain http is allowed only to a loopback host; use https")),
-        _ => Err(invalid("must be an https:// URL")),
-    }
-}
-
-fn is_loopback_host(host: &str) -> bool {
-    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
-    match bare.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => bare.eq_ignore_ascii_case("localhost"),
-    }
+    crate::outbound::check_url(url)
+        .map_err(|problem| CaptchaError::InvalidConfig(format!("verify_url {url}: {problem}")))
 }
 
 /// A reqwest error without its URL's query or any body: kind and cause only.

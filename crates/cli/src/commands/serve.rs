@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use portcullis_core::captcha::{CaptchaConfig, CaptchaVerifier};
+use portcullis_core::webhooks::{WebhookConfig, WebhookSender};
 use portcullis_server::{AppState, ServerConfig};
 
 use crate::Failure;
@@ -58,6 +59,20 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             clock: services.clock.clone(),
         },
     );
+    if let Some(hooks) = &config.webhooks {
+        let config = WebhookConfig {
+            urls: hooks.urls.clone(),
+            secret: hooks.secret.resolve().context("webhooks.secret")?,
+            sender_id: "portcullis".into(),
+            events: hooks.events.clone(),
+            max_attempts: hooks.max_attempts,
+            initial_backoff: Duration::from_millis(hooks.backoff_ms),
+            timeout: Duration::from_millis(hooks.timeout_ms),
+            queue: 1000,
+        };
+        let sender = WebhookSender::start(config, services.clock.clone()).context("the webhook HTTP client")?;
+        services.accounts.audit_log().subscribe(sender);
+    }
     bootstrap_admin(&services).await?;
     let active = keys.snapshot().active.as_ref().map(|a| a.kid.clone()).unwrap_or_default();
     tracing::info!(

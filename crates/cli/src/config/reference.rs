@@ -265,6 +265,39 @@ pub const KEYS: &[Key] = &[
         doc: "How long an instance caches a client (allowlist, unsealed secrets) for authentication; changes made through another instance or the CLI take effect within this time. 0 disables the cache.",
     },
     Key {
+        path: "webhooks.urls",
+        default: Some("[]"),
+        example: "",
+        doc: "Where chosen audit events are POSTed as JSON, signed like client requests (X-Client-Id: portcullis, X-Timestamp, X-Signature: sha256=HMAC(secret, \"<ts>.<body>\")). https, or plain http to loopback. Sent by `serve` in the background; never delays a request.",
+    },
+    Key {
+        path: "webhooks.secret",
+        default: None,
+        example: "\"env:PORTCULLIS_WEBHOOK_SECRET\"",
+        doc: "The HMAC key receivers verify deliveries with: env:NAME, file:PATH or the value. Required when webhooks.urls is set.",
+    },
+    Key {
+        path: "webhooks.events",
+        default: Some(
+            "[\"lockout\", \"refresh_reuse_detected\", \"ip_blocked\", \"risk_denied\", \"alert\", \"client_secret_too_old\"]",
+        ),
+        example: "",
+        doc: "The audit actions sent.",
+    },
+    Key {
+        path: "webhooks.max_attempts",
+        default: Some("5"),
+        example: "",
+        doc: "Attempts per delivery; network errors, 429 and 5xx are retried with exponential backoff, other statuses are final.",
+    },
+    Key {
+        path: "webhooks.backoff_ms",
+        default: Some("1000"),
+        example: "",
+        doc: "The first retry's delay; each next one doubles (at most 60 s).",
+    },
+    Key { path: "webhooks.timeout_ms", default: Some("5000"), example: "", doc: "Timeout of one delivery attempt." },
+    Key {
         path: "secrets.master_key",
         default: None,
         example: "\"env:PORTCULLIS_MASTER_KEY\"",

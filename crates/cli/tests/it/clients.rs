@@ -410,3 +410,55 @@ async fn a_client_with_its_own_rate_is_limited_by_it() {
     assert_eq!(statuses[1].0, 200);
     assert_eq!(statuses[2].0, 429, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_lockout_is_sent_to_the_webhook_signed_so_python_verifies_it() {
+    use std::sync::{Arc, Mutex};
+
+    type Seen = Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>;
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let env = env()
+        .var("PORTCULLIS_WEBHOOKS__URLS", &format!(r#"["{url}"]"#))
+        .var("PORTCULLIS_WEBHOOKS__SECRET", "env:HOOK_SECRET")
+        .var("HOOK_SECRET", "receiver-shared-secret");
+    let server = env.serve();
+    for _ in 0..5 {
+        reqwest::Client::new()
+            .post(server.url("/v1/auth/login"))
+            .json(&json!({"email": "victim@example.com", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while seen.lock().unwrap().is_empty() {
+        assert!(Instant::now() < deadline, "no webhook arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (headers, body) = seen.lock().unwrap()[0].clone();
+    let header = |n: &str| headers[n].to_str().unwrap().to_owned();
+    assert_eq!(header("x-portcullis-event"), "lockout");
+    let expected = python(
+        "import sys, hmac, hashlib\n\
+         print('sha256=' + hmac.new(b'receiver-shared-secret', (sys.argv[1] + '.' + sys.argv[2]).encode(), hashlib.sha256).hexdigest())",
+        &[&header("x-timestamp"), &body],
+    );
+    assert_eq!(header("x-signature"), expected);
+    let event: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(event["event"]["details"]["email"], "victim@example.com");
+}

@@ -293,11 +293,21 @@ impl AuditError {
     }
 }
 
+/// Told of every recorded event, after it is stored (e.g. the webhook
+/// sender). Must not block: it runs on the request path.
+pub trait AuditSubscriber: Send + Sync + std::fmt::Debug {
+    /// `record` was appended to the trail.
+    fn recorded(&self, record: &AuditRecord);
+}
+
 /// Records, lists and verifies the audit trail.
 #[derive(Clone)]
 pub struct AuditLog {
     store: Arc<dyn AuditStore>,
     geo: Arc<dyn GeoEnricher>,
+    /// Shared by every clone, so a subscriber added at start-up sees events
+    /// recorded through services built before it.
+    subscribers: Arc<parking_lot::RwLock<Vec<Arc<dyn AuditSubscriber>>>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -309,7 +319,13 @@ impl std::fmt::Debug for AuditLog {
 impl AuditLog {
     /// An audit log over `store` (an `Arc<dyn Store>` coerces), locating IPs with `geo`.
     pub fn new(store: Arc<dyn AuditStore>, geo: Arc<dyn GeoEnricher>) -> Self {
-        AuditLog { store, geo }
+        AuditLog { store, geo, subscribers: Arc::default() }
+    }
+
+    /// Tells `subscriber` of every event recorded from now on, by this log and
+    /// all its clones.
+    pub fn subscribe(&self, subscriber: Arc<dyn AuditSubscriber>) {
+        self.subscribers.write().push(subscriber);
     }
 
     /// Appends `event` at `now_ms` (Unix milliseconds) and returns the record.
@@ -334,7 +350,11 @@ impl AuditLog {
             .append_audit(&new, &chain)
             .await
             .map_err(|e| AuditError::store(format!("recording audit event {}", new.action), e))?;
-        Ok(AuditRecord::from_stored(stored))
+        let record = AuditRecord::from_stored(stored);
+        for subscriber in self.subscribers.read().iter() {
+            subscriber.recorded(&record);
+        }
+        Ok(record)
     }
 
     /// Up to `limit` (clamped to 1..=[`MAX_PAGE`]) events matching `filter`

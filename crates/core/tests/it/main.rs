@@ -10,3 +10,4 @@ mod providers;
 mod remote_jwks;
 mod tokens;
 mod totp;
+mod webhooks;
