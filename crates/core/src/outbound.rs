@@ -29,6 +29,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn loopback_hosts_are_recognised() {
+        for host in ["127.0.0.1", "127.8.9.10", "[::1]", "localhost", "LocalHost"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["128.0.0.1", "10.0.0.1", "[::2]", "[::ffff:127.0.0.1]", "localhost.example.com", "example.com"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
+    }
+
+    #[test]
     fn https_anywhere_and_plain_http_only_to_loopback() {
         for ok in ["https://hooks.example.com/x", "http://127.0.0.1:9000/h", "http://[::1]/h", "http://localhost/h"] {
             assert!(check_url(ok).is_ok(), "{ok}");

@@ -87,7 +87,7 @@ async fn kids(server: &Server) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn three_instances_share_lockouts_revocations_and_keys() {
+async fn three_instances_share_lockouts_revocations_replay_protection_and_keys() {
     let db = TestDatabase::postgres().await;
     let redis = Redis::start().await;
     let envs: Vec<Env> = (0..3).map(|_| instance(db.url(), &redis.url(), "fail_closed")).collect();
@@ -116,6 +116,36 @@ async fn three_instances_share_lockouts_revocations_and_keys() {
         let (status, _, body) = post(server, "/v1/tokens/verify", json!({"token": token})).await;
         assert_eq!((status, body["error"].as_str()), (401, Some("revoked")), "{body}");
     }
+
+    // An HMAC signature used on A is `replayed` on C.
+    let admin = envs[0].sign(r#"{"sub":"1","role":"admin","security":{"2fa_verified":true}}"#);
+    let r = reqwest::Client::new()
+        .post(servers[0].url("/v1/clients"))
+        .bearer_auth(&admin)
+        .json(&json!({"id": "shared-client"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let secret = r.json::<Value>().await.unwrap()["client_secret"].as_str().unwrap().to_owned();
+    let ts = crate::support::now().to_string();
+    let signature = crate::support::python(
+        "import sys, hmac, hashlib\n\
+         print('sha256=' + hmac.new(sys.argv[1].encode(), (sys.argv[2] + '.').encode(), hashlib.sha256).hexdigest())",
+        &[&secret, &ts],
+    );
+    let signed = |server: &Server| {
+        reqwest::Client::new()
+            .get(server.url("/v1/whoami"))
+            .header("x-client-id", "shared-client")
+            .header("x-timestamp", &ts)
+            .header("x-signature", &signature)
+            .send()
+    };
+    assert_eq!(signed(&servers[0]).await.unwrap().status().as_u16(), 200);
+    let replay = signed(&servers[2]).await.unwrap();
+    assert_eq!(replay.status().as_u16(), 401);
+    assert_eq!(replay.json::<Value>().await.unwrap()["error"], "replayed");
 
     // A key rotated through A is published by all three.
     let new_kid = envs[0].ok(&["keys", "rotate"]).trim().to_owned();
