@@ -134,6 +134,14 @@ impl StateBackend for ResilientState {
         with_policy!(self, None, |b| b.forget(key))
     }
 
+    async fn set_value(&self, key: &str, value: &str, expires_ms: i64, now_ms: i64) -> Result<(), StateError> {
+        with_policy!(self, Some(now_ms), |b| b.set_value(key, value, expires_ms, now_ms))
+    }
+
+    async fn get_value(&self, key: &str, now_ms: i64) -> Result<Option<String>, StateError> {
+        with_policy!(self, Some(now_ms), |b| b.get_value(key, now_ms))
+    }
+
     async fn rate_limit(&self, key: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError> {
         with_policy!(self, Some(now_ms), |b| b.rate_limit(key, rate, now_ms))
     }

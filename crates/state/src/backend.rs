@@ -33,9 +33,9 @@ impl Default for StateConfig {
 ///   Redis: a server TTL of `D - now_ms` set at write time), but never reports
 ///   an expired entry as live. If `now_ms` goes backwards, an expired entry
 ///   that was not dropped yet may be seen live again; callers pass one clock.
-/// - **Four kinds, four keyspaces.** Counters, deadlines (`*_until`),
-///   remembered keys and rate limits are separate: the same key may name a
-///   counter and a deadline without interference.
+/// - **Five kinds, five keyspaces.** Counters, deadlines (`*_until`),
+///   remembered keys, values and rate limits are separate: the same key may
+///   name a counter and a deadline without interference.
 /// - **Keys** are namespaced by the caller (`lockout:fail:<email>`); the
 ///   backend adds [`StateConfig::prefix`]. Any string is a valid key.
 /// - **Atomicity.** Each call is atomic on its key: concurrent calls on one
@@ -92,6 +92,13 @@ pub trait StateBackend: Send + Sync + std::fmt::Debug {
     /// Forgets `key` (the next `remember_once` returns `true`). Forgetting an
     /// absent key succeeds.
     async fn forget(&self, key: &str) -> Result<(), StateError>;
+
+    /// Stores the text `value` under `key`, live until `expires_ms` (a
+    /// cache entry, e.g. a threat-intelligence answer). Last write wins.
+    async fn set_value(&self, key: &str, value: &str, expires_ms: i64, now_ms: i64) -> Result<(), StateError>;
+
+    /// The text stored under `key`; `None` when absent or expired.
+    async fn get_value(&self, key: &str, now_ms: i64) -> Result<Option<String>, StateError>;
 
     /// One GCRA rate-limit check of a request at `now_ms` against the bucket
     /// `key`: exactly [`gcra::decide`](crate::gcra::decide) over the stored

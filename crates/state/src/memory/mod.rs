@@ -46,6 +46,7 @@ pub struct MemoryBackend {
     counters: Table<u64>,
     deadlines: Table<i64>,
     remembered: Table<()>,
+    values: Table<std::sync::Arc<str>>,
     /// Rate-limit buckets: the TAT, expiring when the bucket is full again.
     rates: Table<i64>,
 }
@@ -65,6 +66,7 @@ impl MemoryBackend {
             counters: Table::new("counter", shards, sweep_every, max),
             deadlines: Table::new("deadline", shards, sweep_every, max),
             remembered: Table::new("remembered", shards, sweep_every, max),
+            values: Table::new("value", shards, sweep_every, max),
             rates: Table::new("rate limit", shards, sweep_every, max),
         }
     }
@@ -81,12 +83,13 @@ impl MemoryBackend {
         self.counters.sweep(now_ms)
             + self.deadlines.sweep(now_ms)
             + self.remembered.sweep(now_ms)
+            + self.values.sweep(now_ms)
             + self.rates.sweep(now_ms)
     }
 
     /// Entries held in all kinds, including expired ones not removed yet.
     pub fn len(&self) -> usize {
-        self.counters.len() + self.deadlines.len() + self.remembered.len() + self.rates.len()
+        self.counters.len() + self.deadlines.len() + self.remembered.len() + self.values.len() + self.rates.len()
     }
 
     /// Whether no entry is held.
@@ -150,6 +153,16 @@ impl StateBackend for MemoryBackend {
     async fn forget(&self, key: &str) -> Result<(), StateError> {
         self.remembered.remove(key);
         Ok(())
+    }
+
+    async fn set_value(&self, key: &str, value: &str, expires_ms: i64, now_ms: i64) -> Result<(), StateError> {
+        check_deadline("set_value", expires_ms, now_ms)?;
+        let value: std::sync::Arc<str> = value.into();
+        self.values.update(key, now_ms, |_| ((), Some(Entry { value: value.clone(), expires_at_ms: expires_ms })))
+    }
+
+    async fn get_value(&self, key: &str, now_ms: i64) -> Result<Option<String>, StateError> {
+        Ok(self.values.get(key, now_ms).map(|e| e.value.to_string()))
     }
 
     async fn rate_limit(&self, key: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError> {

@@ -58,7 +58,7 @@ pub(super) struct Table<V> {
     sweep_every: u32,
 }
 
-impl<V: Copy> Table<V> {
+impl<V: Clone> Table<V> {
     pub(super) fn new(kind: &'static str, shards: usize, sweep_every: u32, max_entries: Option<usize>) -> Self {
         let shards = (0..shards.max(1)).map(|_| Mutex::new(Shard { map: HashMap::new(), ops: 0 })).collect();
         Table { kind, shards, hasher: RandomState::new(), len: AtomicUsize::new(0), max_entries, sweep_every }
@@ -97,7 +97,7 @@ impl<V: Copy> Table<V> {
     pub(super) fn get(&self, key: &str, now_ms: i64) -> Option<Entry<V>> {
         let mut shard = self.shard(key).lock();
         self.tick(&mut shard, now_ms);
-        let entry = *shard.map.get(key)?;
+        let entry = shard.map.get(key)?.clone();
         if entry.is_live(now_ms) {
             Some(entry)
         } else {

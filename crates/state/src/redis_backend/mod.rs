@@ -44,7 +44,8 @@ impl Default for RedisOptions {
 /// Layout, with `P` = [`StateConfig::prefix`]: counters are hashes
 /// `P c:key = {v: value, d: deadline}`; deadlines are strings
 /// `P d:key = until_ms`; remembered keys are strings `P r:key = expires_ms`;
-/// rate limits are strings `P g:key = TAT`. Times are compared exactly for
+/// values are strings `P v:key = "expires_ms:text"`; rate limits are
+/// strings `P g:key = TAT`. Times are compared exactly for
 /// |t| < 2^53 ms (Lua numbers are doubles).
 ///
 /// Reconnection is left to [`ConnectionManager`] (exponential backoff);
@@ -235,6 +236,31 @@ impl StateBackend for RedisBackend {
 
     async fn forget(&self, key: &str) -> Result<(), StateError> {
         self.delete("forget", self.key("r:", key)).await
+    }
+
+    async fn set_value(&self, key: &str, value: &str, expires_ms: i64, now_ms: i64) -> Result<(), StateError> {
+        check_deadline("set_value", expires_ms, now_ms)?;
+        let mut conn = self.conn.clone();
+        // The deadline travels with the text in one string: one atomic SET.
+        let cmd = redis::cmd("SET")
+            .arg(self.key("v:", key))
+            .arg(format!("{expires_ms}:{value}"))
+            .arg("PX")
+            .arg(cleanup_ttl_ms(expires_ms, now_ms))
+            .clone();
+        let () = self.run("set_value", cmd.query_async(&mut conn)).await?;
+        Ok(())
+    }
+
+    async fn get_value(&self, key: &str, now_ms: i64) -> Result<Option<String>, StateError> {
+        let mut conn = self.conn.clone();
+        let stored: Option<String> =
+            self.run("get_value", redis::cmd("GET").arg(self.key("v:", key)).query_async(&mut conn)).await?;
+        let Some(stored) = stored else { return Ok(None) };
+        let (deadline, value) = stored
+            .split_once(':')
+            .ok_or_else(|| StateError::new(StateErrorKind::Backend, "redis get_value: stored value has no deadline"))?;
+        Ok((now_ms < parse_i64("get_value", deadline)?).then(|| value.to_owned()))
     }
 
     async fn rate_limit(&self, key: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError> {

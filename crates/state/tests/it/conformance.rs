@@ -33,6 +33,8 @@ macro_rules! conformance_suite {
             replay_does_not_extend_the_memory,
             is_remembered_follows_remember_once,
             forget_allows_reuse,
+            value_is_live_until_its_deadline,
+            set_value_last_write_wins,
             kinds_do_not_share_keys,
             invalid_arguments_are_rejected_and_change_nothing,
             any_string_is_a_key,
@@ -217,7 +219,25 @@ pub async fn forget_allows_reuse(b: &dyn StateBackend) {
     assert!(b.remember_once("k", T0 + MINUTE, T0).await.unwrap());
 }
 
+pub async fn value_is_live_until_its_deadline(b: &dyn StateBackend) {
+    let exp = T0 + MINUTE;
+    assert_eq!(b.get_value("cache:a", T0).await.unwrap(), None);
+    b.set_value("cache:a", "{\"fraud_score\":100}: with colons", exp, T0).await.unwrap();
+    assert_eq!(b.get_value("cache:a", exp - 1).await.unwrap().as_deref(), Some("{\"fraud_score\":100}: with colons"));
+    assert_eq!(b.get_value("cache:a", exp).await.unwrap(), None);
+    assert_eq!(kind_of(b.set_value("cache:b", "x", T0, T0).await), Err(StateErrorKind::InvalidInput));
+    assert_eq!(b.get_value("cache:b", T0 - 10).await.unwrap(), None);
+}
+
+pub async fn set_value_last_write_wins(b: &dyn StateBackend) {
+    b.set_value("v", "first", T0 + 10 * MINUTE, T0).await.unwrap();
+    b.set_value("v", "", T0 + MINUTE, T0).await.unwrap();
+    assert_eq!(b.get_value("v", T0).await.unwrap().as_deref(), Some(""));
+    assert_eq!(b.get_value("v", T0 + 2 * MINUTE).await.unwrap(), None);
+}
+
 pub async fn kinds_do_not_share_keys(b: &dyn StateBackend) {
+    b.set_value("k", "text", T0 + MINUTE, T0).await.unwrap();
     b.increment("k", MINUTE, T0).await.unwrap();
     b.set_until("k", T0 + MINUTE, T0).await.unwrap();
     assert!(b.remember_once("k", T0 + MINUTE, T0).await.unwrap());
@@ -233,6 +253,7 @@ pub async fn kinds_do_not_share_keys(b: &dyn StateBackend) {
     b.increment("k", MINUTE, T0).await.unwrap();
     b.forget("k").await.unwrap();
     assert_eq!(b.counter("k", T0).await.unwrap(), 1);
+    assert_eq!(b.get_value("k", T0).await.unwrap().as_deref(), Some("text"));
 }
 
 pub async fn invalid_arguments_are_rejected_and_change_nothing(b: &dyn StateBackend) {
