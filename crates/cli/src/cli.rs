@@ -24,8 +24,10 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service.
+    /// Run the service (the API, and the gateway when routes are configured).
     Serve,
+    /// Run only the API gateway: the configured routes, health and metrics.
+    Gateway,
     /// Apply database migrations and exit.
     Migrate,
     /// Check, print or document the configuration.

@@ -12,8 +12,10 @@ use portcullis_core::secret::SecretSource;
 use portcullis_jose::Algorithm;
 use serde::{Deserialize, Serialize};
 
+mod gateway;
 mod reference;
 
+pub use gateway::RawGateway;
 pub use reference::{example_toml, reference_markdown};
 
 /// The file as written: every section, every key, defaults in code.
@@ -30,6 +32,7 @@ pub struct RawConfig {
     pub auth: RawAuth,
     pub clients: RawClients,
     pub webhooks: RawWebhooks,
+    pub gateway: RawGateway,
     pub secrets: RawSecrets,
     pub captcha: RawCaptcha,
     pub log: RawLog,
@@ -451,6 +454,8 @@ pub struct Config {
     pub clients: portcullis_core::clients::ClientsConfig,
     /// `None` when no webhook URL is configured.
     pub webhooks: Option<WebhookSettings>,
+    /// `[[gateway.routes]]`, validated.
+    pub gateway_routes: Vec<portcullis_server::gateway::RouteSpec>,
     pub master_key: Option<SecretSource>,
     pub log_level: String,
     pub log_json: bool,
@@ -684,6 +689,12 @@ impl RawConfig {
                 })
             }
         };
+        let rules = gateway::JwtRules {
+            leeway: self.tokens.leeway_seconds,
+            max_bytes: self.tokens.max_bytes,
+            min_refresh_interval: i64::try_from(self.jwks.min_refresh_interval_seconds).unwrap_or(i64::MAX),
+        };
+        let gateway_routes = gateway::validate_routes(&self.gateway.routes, &rules, &mut problems);
         let (Some(listen), Some(algorithm), Some(provider), Some(on_redis_error), Some(rate_limits)) =
             (listen, algorithm, provider, on_redis_error, rate_limits)
         else {
@@ -741,6 +752,7 @@ impl RawConfig {
                 cache_ttl: secs(self.clients.cache_seconds),
             },
             webhooks,
+            gateway_routes,
             master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
             log_level: self.log.level,
             log_json: self.log.format == "json",

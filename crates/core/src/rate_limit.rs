@@ -145,6 +145,18 @@ impl RateLimiter {
     pub async fn check_client(&self, client_id: &str, rate: &Rate, now_ms: i64) -> Result<Decision, StateError> {
         self.state.rate_limit(&format!("rl:client:{client_id}"), rate, now_ms).await
     }
+
+    /// Counts one request from `client` (an address) to gateway route `route`
+    /// against the route's own rate and bucket.
+    pub async fn check_gateway_route(
+        &self,
+        route: &str,
+        client: &str,
+        rate: &Rate,
+        now_ms: i64,
+    ) -> Result<Decision, StateError> {
+        self.state.rate_limit(&format!("rl:gw:{route}:ip:{client}"), rate, now_ms).await
+    }
 }
 
 #[cfg(test)]

@@ -63,6 +63,9 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    // The gateway's upstreams (ARCHITECTURE rule 5).
+    BadGateway,
+    GatewayTimeout,
     // Ours.
     Unavailable,
     Internal,
@@ -70,7 +73,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 49] = [
+    pub const ALL: [ErrorCode; 51] = [
         ErrorCode::RateLimited,
         ErrorCode::CaptchaRequired,
         ErrorCode::CaptchaFailed,
@@ -118,6 +121,8 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::Conflict,
+        ErrorCode::BadGateway,
+        ErrorCode::GatewayTimeout,
         ErrorCode::Unavailable,
         ErrorCode::Internal,
     ];
@@ -173,6 +178,8 @@ impl ErrorCode {
             ErrorCode::NotFound => ("not_found", S::NOT_FOUND),
             ErrorCode::MethodNotAllowed => ("method_not_allowed", S::METHOD_NOT_ALLOWED),
             ErrorCode::Conflict => ("conflict", S::CONFLICT),
+            ErrorCode::BadGateway => ("bad_gateway", S::BAD_GATEWAY),
+            ErrorCode::GatewayTimeout => ("gateway_timeout", S::GATEWAY_TIMEOUT),
             ErrorCode::Unavailable => ("unavailable", S::SERVICE_UNAVAILABLE),
             ErrorCode::Internal => ("internal_error", S::INTERNAL_SERVER_ERROR),
         }

@@ -62,9 +62,13 @@ pub async fn observe(State(state): State<AppState>, request: Request, next: Next
     let started = Instant::now();
     let id = accept_request_id(request.headers().get(&X_REQUEST_ID)).unwrap_or_else(generate_request_id);
     let method = method_label(request.method());
-    let route =
-        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    // A gateway route names itself on the response; anything else unmatched
+    // is one label (unknown paths must not create unbounded series).
+    let route = matched
+        .or_else(|| response.extensions().get::<crate::gateway::RouteLabel>().map(|l| l.0.clone()))
+        .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics().observe_request(method, &route, status, elapsed);

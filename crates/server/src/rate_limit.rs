@@ -12,6 +12,7 @@ use portcullis_core::rate_limit::RateClass;
 use portcullis_state::gcra::Decision;
 
 use crate::error::{ApiError, ErrorCode};
+use crate::gateway::{MatchedRoute, RouteRate};
 use crate::state::AppState;
 
 /// The class of a route (its matched path), if it is limited.
@@ -78,32 +79,67 @@ pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
     }
 }
 
-/// Counts the request once and lets it through, or answers 429 / 503.
-pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let (Some(limiter), Some(route)) = (state.limiter(), route) else {
+/// Counts the request once and lets it through, or answers 429 / 503. A
+/// request no API route matched is matched against the gateway's routes
+/// here, and the route travels on to the gateway as a request extension.
+pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let bucket = match (&matched, state.gateway()) {
+        (Some(route), _) => class_of(route).map(|class| Bucket::Class(class, route.clone())),
+        (None, Some(gateway)) => {
+            let host = crate::gateway::request_host(&request);
+            gateway.find(host.as_deref(), request.uri().path()).map(|route| {
+                let bucket = Bucket::Gateway(route.clone());
+                request.extensions_mut().insert(MatchedRoute(route));
+                bucket
+            })
+        }
+        (None, None) => None,
+    };
+    let (Some(limiter), Some(bucket)) = (state.limiter(), bucket) else {
         return next.run(request).await;
     };
-    let Some(class) = class_of(&route) else { return next.run(request).await };
     let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     let Some(peer) = peer else { return next.run(request).await };
     let client = crate::client_ip::resolve(peer, request.headers(), &state.config().trusted_proxies);
     let now_ms = state.now().saturating_mul(1000);
-    let decision = match limiter.check(class, &route, &client.to_string(), now_ms).await {
+    let ip = client.to_string();
+    let (decision, label, route) = match &bucket {
+        Bucket::Class(class, route) => {
+            (limiter.check(*class, route, &ip, now_ms).await, class.as_str().to_owned(), route.clone())
+        }
+        Bucket::Gateway(route) => {
+            let name = &route.spec.name;
+            let decision = match route.spec.rate {
+                RouteRate::Class(class) => limiter.check(class, &format!("gateway:{name}"), &ip, now_ms).await,
+                RouteRate::Own(rate) => limiter.check_gateway_route(name, &ip, &rate, now_ms).await,
+            };
+            (decision, format!("gateway:{name}"), format!("gateway:{name}"))
+        }
+    };
+    let decision = match decision {
         Ok(d) => d,
         Err(e) => {
-            tracing::error!(class = %class, error = %e, "rate limiting unavailable; refusing (fail_closed)");
+            tracing::error!(bucket = %label, error = %e, "rate limiting unavailable; refusing (fail_closed)");
             return ApiError::new(ErrorCode::Unavailable, "rate limiting is unavailable; retry shortly")
                 .retry_after(1)
                 .into_response();
         }
     };
     if !decision.allowed {
-        return denied(&state, &decision, client, class.as_str(), &route).await;
+        return denied(&state, &decision, client, &label, &route).await;
     }
     let mut response = next.run(request).await;
     set_headers(response.headers_mut(), &decision);
     response
+}
+
+/// What a request is counted against.
+enum Bucket {
+    /// An API route's class.
+    Class(RateClass, String),
+    /// A gateway route's class or own rate.
+    Gateway(std::sync::Arc<crate::gateway::Route>),
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use portcullis_core::tokens::TokenService;
 use portcullis_state::StateBackend;
 use portcullis_store::Store;
 
+use crate::gateway::Gateway;
 use crate::metrics::Metrics;
 
 /// HTTP-level settings.
@@ -41,6 +42,7 @@ struct Inner {
     clients: Arc<Clients>,
     api_keys: Arc<ApiKeys>,
     oauth: Arc<OAuth>,
+    gateway: Option<Arc<Gateway>>,
     captcha: Option<Arc<CaptchaVerifier>>,
     limiter: Option<Arc<RateLimiter>>,
     state: Arc<dyn StateBackend>,
@@ -67,6 +69,8 @@ pub struct Services {
     pub clients: Arc<Clients>,
     pub api_keys: Arc<ApiKeys>,
     pub oauth: Arc<OAuth>,
+    /// `None` when no gateway route is configured.
+    pub gateway: Option<Arc<Gateway>>,
     /// `None` when captcha is off.
     pub captcha: Option<Arc<CaptchaVerifier>>,
     /// `None` when rate limiting is off.
@@ -85,7 +89,8 @@ impl std::fmt::Debug for Services {
 impl AppState {
     /// Assembles the state.
     pub fn new(config: ServerConfig, services: Services) -> Self {
-        let Services { tokens, accounts, clients, api_keys, oauth, captcha, limiter, state, store, clock } = services;
+        let Services { tokens, accounts, clients, api_keys, oauth, gateway, captcha, limiter, state, store, clock } =
+            services;
         AppState(Arc::new(Inner {
             config,
             tokens,
@@ -93,6 +98,7 @@ impl AppState {
             clients,
             api_keys,
             oauth,
+            gateway,
             captcha,
             limiter,
             state,
@@ -135,6 +141,11 @@ impl AppState {
     /// OAuth 2.0 for clients.
     pub fn oauth(&self) -> &Arc<OAuth> {
         &self.0.oauth
+    }
+
+    /// The gateway, when routes are configured.
+    pub fn gateway(&self) -> Option<&Arc<Gateway>> {
+        self.0.gateway.as_ref()
     }
 
     /// HTTP settings.

@@ -16,9 +16,13 @@ use crate::config::{Config, Overrides};
 
 /// Loads and validates configuration from the file, the process environment and the flags.
 pub fn load_config(args: &Args) -> Result<Config, Failure> {
-    let env: Vec<(String, String)> = std::env::vars().collect();
     let overrides = Overrides { data_dir: args.data_dir.clone(), listen: args.listen.clone() };
-    crate::config::load(args.config.as_deref(), &env, &overrides)
+    load_config_from(args.config.as_deref(), &overrides)
+}
+
+fn load_config_from(file: Option<&std::path::Path>, overrides: &Overrides) -> Result<Config, Failure> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    crate::config::load(file, &env, overrides)
         .and_then(crate::config::RawConfig::validate)
         .map_err(|e| Failure::Usage(format!("invalid configuration:\n{e}")))
 }
@@ -28,10 +32,18 @@ pub async fn run(args: Args) -> Result<(), Failure> {
     match &args.command {
         Command::Config(cmd) => config::run(cmd, &args),
         // Commands that print keys or tokens log to stderr, quietly.
-        Command::Serve => {
+        Command::Serve | Command::Gateway => {
             let config = load_config(&args)?;
             serve::init_logging(&config.log_level, config.log_json)?;
-            serve::run(config).await
+            let mode = if matches!(args.command, Command::Gateway) {
+                serve::Mode::GatewayOnly
+            } else {
+                serve::Mode::Everything
+            };
+            let file = args.config.clone();
+            let overrides = Overrides { data_dir: args.data_dir.clone(), listen: args.listen.clone() };
+            let reload = move || load_config_from(file.as_deref(), &overrides);
+            serve::run(config, mode, reload).await
         }
         Command::Migrate => {
             let config = load_config(&args)?;

@@ -1,10 +1,12 @@
 //! `portcullis serve`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use portcullis_core::captcha::{CaptchaConfig, CaptchaVerifier};
 use portcullis_core::webhooks::{WebhookConfig, WebhookSender};
+use portcullis_server::gateway::Gateway;
 use portcullis_server::{AppState, ServerConfig};
 
 use crate::Failure;
@@ -22,7 +24,22 @@ pub fn init_logging(level: &str, json: bool) -> Result<(), Failure> {
     result.map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))
 }
 
-pub async fn run(mut config: Config) -> Result<(), Failure> {
+/// What a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The API, and the gateway's routes for every other path (`serve`).
+    Everything,
+    /// Only the gateway, with health and metrics (`gateway`).
+    GatewayOnly,
+}
+
+/// Serves until SIGTERM / Ctrl-C. `reload` re-reads the configuration on
+/// SIGHUP; its gateway routes replace the running ones when it validates.
+pub async fn run(
+    mut config: Config,
+    mode: Mode,
+    reload: impl Fn() -> Result<Config, Failure> + Send + 'static,
+) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("server.listen: cannot listen on {}", config.listen))?;
@@ -36,6 +53,8 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         Duration::from_secs(config.key_refresh_interval_seconds),
         shutdown_rx,
     ));
+    let gateway = Arc::new(Gateway::new(config.gateway_routes.clone()));
+    tokio::spawn(reload_on_hangup(gateway.clone(), reload));
     let state = AppState::new(
         ServerConfig {
             public_url: config.public_url.clone(),
@@ -52,6 +71,7 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             clients: services.clients.clone(),
             api_keys: services.api_keys.clone(),
             oauth: services.oauth.clone(),
+            gateway: Some(gateway.clone()),
             captcha: captcha(&config)?,
             limiter: services.limiter.clone(),
             state: services.state.clone(),
@@ -80,11 +100,17 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
         database = %portcullis_store::redact_url(&config.database_url),
         store = services.store.backend(),
         kid = %active,
+        gateway_routes = gateway.route_count(),
+        mode = ?mode,
         "portcullis listening"
     );
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(portcullis_server::serve(listener, portcullis_server::router(state), async {
+    let router = match mode {
+        Mode::Everything => portcullis_server::router(state),
+        Mode::GatewayOnly => portcullis_server::gateway_router(state),
+    };
+    let server = tokio::spawn(portcullis_server::serve(listener, router, async {
         let _ = stop_rx.await;
     }));
     shutdown_signal().await;
@@ -99,6 +125,26 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }
     let _ = maintenance.await;
     Ok(())
+}
+
+/// On each SIGHUP: re-reads the configuration and swaps in its gateway
+/// routes. An invalid file changes nothing (the reason is logged); requests in
+/// flight finish on the routes they matched.
+async fn reload_on_hangup(gateway: Arc<Gateway>, reload: impl Fn() -> Result<Config, Failure>) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; gateway routes reload only on restart");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match reload() {
+            Ok(config) => {
+                let n = config.gateway_routes.len();
+                gateway.reload(config.gateway_routes);
+                tracing::info!(routes = n, "SIGHUP: gateway routes reloaded");
+            }
+            Err(e) => tracing::error!(error = %e, "SIGHUP: the configuration is invalid; keeping the running routes"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

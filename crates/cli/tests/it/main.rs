@@ -9,6 +9,7 @@ mod audit;
 mod captcha;
 mod clients;
 mod config;
+mod gateway;
 mod interop;
 mod master_key;
 mod pkcs11;

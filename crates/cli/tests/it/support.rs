@@ -14,6 +14,8 @@ pub const ISSUER: &str = "https://portcullis.test";
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub vars: Vec<(String, String)>,
+    /// Passed as `--config` when set.
+    pub config: Option<PathBuf>,
 }
 
 impl Env {
@@ -26,7 +28,21 @@ impl Env {
                 // allow; the rate-limit tests turn limiting back on.
                 ("PORTCULLIS_RATE_LIMITS__ENABLED".into(), "false".into()),
             ],
+            config: None,
         }
+    }
+
+    /// Writes `toml` to `portcullis.toml` in the data directory and passes it
+    /// as `--config` (rewrite it with [`Env::write_config`]).
+    pub fn config_file(mut self, toml: &str) -> Env {
+        self.write_config(toml);
+        self.config = Some(self.path("portcullis.toml"));
+        self
+    }
+
+    /// Replaces the configuration file's contents.
+    pub fn write_config(&self, toml: &str) {
+        std::fs::write(self.path("portcullis.toml"), toml).unwrap();
     }
 
     pub fn var(mut self, k: &str, v: &str) -> Env {
@@ -41,6 +57,9 @@ impl Env {
     pub fn command(&self) -> Command {
         let mut c = Command::new(BIN);
         c.arg("--data-dir").arg(self.dir.path());
+        if let Some(config) = &self.config {
+            c.arg("--config").arg(config);
+        }
         // The tests' own environment must not leak configuration in.
         for (k, _) in std::env::vars() {
             if k.starts_with("PORTCULLIS_") && k.contains("__") {
@@ -70,9 +89,13 @@ impl Env {
 
     /// Starts `serve` on an ephemeral loopback port.
     pub fn serve(&self) -> Server {
+        self.start("serve")
+    }
+
+    fn start(&self, command: &str) -> Server {
         let mut child = self
             .command()
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args([command, "--listen", "127.0.0.1:0"])
             .env("PORTCULLIS_LOG__FORMAT", "json")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -81,10 +104,13 @@ impl Env {
             .unwrap();
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = logs.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                log.lock().unwrap().push(line.clone());
                 if !sent {
                     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
                         && v["fields"]["message"] == "portcullis listening"
@@ -112,7 +138,12 @@ impl Env {
                 panic!("serve did not start within 60 s")
             }
         };
-        Server { child, base: format!("http://{addr}") }
+        Server { child, base: format!("http://{addr}"), logs }
+    }
+
+    /// Starts `portcullis gateway` (only the proxy) like [`Env::serve`].
+    pub fn gateway(&self) -> Server {
+        self.start("gateway")
     }
 }
 
@@ -120,11 +151,18 @@ impl Env {
 pub struct Server {
     pub child: Child,
     pub base: String,
+    /// Every line the process wrote to stderr so far.
+    pub logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Sends a signal (`HUP`, `TERM`, …) to the process.
+    pub fn signal(&self, name: &str) {
+        Command::new("kill").args([&format!("-{name}"), &self.child.id().to_string()]).status().unwrap();
     }
 
     /// Sends SIGTERM and waits for the process to exit.

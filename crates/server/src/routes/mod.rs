@@ -20,7 +20,7 @@ use crate::state::AppState;
 
 /// The whole API with its middleware.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -51,8 +51,27 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/revoke", post(oauth::revoke))
         .route("/v1/keys", get(keys::list))
         .route("/v1/keys/rotate", post(keys::rotate))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
+        // Paths no API route knows go to the gateway (404 when it has no route).
+        .fallback(crate::gateway::handle)
+        .method_not_allowed_fallback(method_not_allowed);
+    layered(api, &state).with_state(state)
+}
+
+/// Only the gateway (`portcullis gateway`): health and metrics for operators,
+/// every other path matched against the gateway's routes.
+pub fn gateway_router(state: AppState) -> Router {
+    let only = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(crate::gateway::handle);
+    layered(only, &state).with_state(state)
+}
+
+/// The phases every request passes before its handler (PRODUCT §8, ARCHITECTURE
+/// "the pipeline, once"), for the API and the gateway alike.
+fn layered(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    router
         // Layers run outermost-last: observe (request id, metrics, access log)
         // wraps the rate-limit phase, so 429s are counted and logged too;
         // client authentication runs after rate limiting, so a flood of bad
@@ -61,11 +80,6 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::client_auth::authenticate))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
-        .with_state(state)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "no such route")
 }
 
 async fn method_not_allowed() -> ApiError {
