@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{AuditAction, AuditEvent, AuditOutcome};
+use crate::risk::{RiskAssessment, RiskDecision};
 
 use super::{AccountError, Accounts, normalize_email};
 
@@ -17,6 +18,8 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     /// Who acts for admin operations (the admin's `sub`, or "cli").
     pub actor: Option<String>,
+    /// The request carried a captcha that passed (risk decision `captcha`).
+    pub captcha_verified: bool,
     /// Unix seconds.
     pub now: i64,
 }
@@ -67,7 +70,8 @@ pub enum LoginOutcome {
     /// No 2FA: tokens.
     Tokens(TokenPair),
     /// 2FA enrolled: present `mfa_token` with a code at `/v1/auth/login/mfa`.
-    MfaRequired { mfa_token: String },
+    /// `risk` is set when the risk policy asked for this step-up.
+    MfaRequired { mfa_token: String, risk: Option<RiskAssessment> },
 }
 
 pub(crate) fn failures_key(email: &str) -> String {
@@ -151,6 +155,30 @@ impl Accounts {
             }
             return Err(AccountError::InvalidCredentials);
         };
+        let risk = match &self.risk {
+            Some(r) => r.assess_login(&user, ctx, attempt.saturating_sub(1)).await,
+            None => RiskAssessment::allow(),
+        };
+        // A captcha the request did not carry can only be made up for by the
+        // second factor; a step-up without one enrolled cannot be made up for.
+        let step_up = match risk.decision {
+            RiskDecision::Allow => false,
+            RiskDecision::Captcha => !ctx.captcha_verified,
+            RiskDecision::StepUp | RiskDecision::Deny => true,
+        };
+        if risk.decision == RiskDecision::Deny || (step_up && !user.totp_enabled) {
+            let reason = if risk.decision == RiskDecision::Deny { "risk_too_high" } else { "step_up_without_2fa" };
+            self.audit(
+                AuditAction::RiskDenied,
+                AuditOutcome::Denied,
+                ctx,
+                Some(user.id),
+                json!({"email": email, "reason": reason, "risk": risk.to_json()}),
+            )
+            .await?;
+            return Err(AccountError::RiskDenied { risk });
+        }
+        self.alert_on_risk(&risk, &email, user.id, step_up, ctx).await?;
         if !user.totp_enabled {
             // With 2FA the count is reset only once the second factor passed too,
             // so codes cannot be guessed by logging in again and again.
@@ -163,12 +191,56 @@ impl Accounts {
             self.store.update_user(user.id, &patch, ctx.now).await.map_err(AccountError::internal)?;
         }
         if user.totp_enabled {
-            return Ok(LoginOutcome::MfaRequired { mfa_token: self.start_mfa(&user, ctx).await? });
+            let mfa_token = self.start_mfa(&user, ctx).await?;
+            return Ok(LoginOutcome::MfaRequired { mfa_token, risk: step_up.then_some(risk) });
         }
         let pair = self.open_session(&user, false, None, ctx).await?;
-        self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
-        self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": false})).await?;
+        self.store.record_login(user.id, &self.login_record(ctx)).await.map_err(AccountError::internal)?;
+        self.audit(
+            AuditAction::Login,
+            AuditOutcome::Success,
+            ctx,
+            Some(user.id),
+            json!({"mfa": false, "risk": risk.to_json()}),
+        )
+        .await?;
         Ok(LoginOutcome::Tokens(pair))
+    }
+
+    /// What a successful login leaves for the next one's risk checks.
+    pub(crate) fn login_record(&self, ctx: &RequestContext) -> portcullis_store::LoginRecord {
+        match &self.risk {
+            Some(risk) => risk.login_record(ctx),
+            None => portcullis_store::LoginRecord { at: ctx.now, ip: ctx.ip.clone(), ..Default::default() },
+        }
+    }
+
+    /// Impossible travel, a new country or a risk step-up are alerts
+    /// (PRODUCT §6): an `alert` event, which webhooks can forward.
+    async fn alert_on_risk(
+        &self,
+        risk: &RiskAssessment,
+        email: &str,
+        user_id: i64,
+        step_up: bool,
+        ctx: &RequestContext,
+    ) -> Result<(), AccountError> {
+        let mut alerts: Vec<&str> =
+            ["impossible_travel", "new_country"].into_iter().filter(|code| risk.has(code)).collect();
+        if step_up {
+            alerts.push("risk_step_up");
+        }
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        self.audit(
+            AuditAction::Alert,
+            AuditOutcome::Success,
+            ctx,
+            Some(user_id),
+            json!({"alerts": alerts, "email": email, "risk": risk.to_json()}),
+        )
+        .await
     }
 
     /// The lock deadline of an email, if locked (Unix ms).
