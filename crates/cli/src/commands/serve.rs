@@ -57,8 +57,10 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
             state: services.state.clone(),
             store: services.store.clone(),
             clock: services.clock.clone(),
+            intel: services.intel.clone(),
         },
     );
+    tokio::spawn(reload_intel_on_hangup(services.intel.clone(), services.clock.clone()));
     if let Some(hooks) = &config.webhooks {
         let config = WebhookConfig {
             urls: hooks.urls.clone(),
@@ -99,6 +101,26 @@ pub async fn run(mut config: Config) -> Result<(), Failure> {
     }
     let _ = maintenance.await;
     Ok(())
+}
+
+/// SIGHUP re-reads the intel data files (as `POST /v1/intel/reload` does),
+/// so `portcullis intel update` + `kill -HUP` needs no restart.
+async fn reload_intel_on_hangup(
+    intel: portcullis_core::intel::Intel,
+    clock: std::sync::Arc<dyn portcullis_core::clock::Clock>,
+) {
+    let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP; reload intel data with POST /v1/intel/reload");
+        return;
+    };
+    while hangups.recv().await.is_some() {
+        match intel.reload(clock.now()).await {
+            Ok(status) => {
+                tracing::info!(sources = status.sources.len(), stale = status.stale, "intel data reloaded (SIGHUP)")
+            }
+            Err(e) => tracing::error!(error = %e, "intel data reload failed; the previous data stays loaded"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
