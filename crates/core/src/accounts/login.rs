@@ -82,6 +82,13 @@ pub(crate) fn lock_key(email: &str) -> String {
     format!("lockout:locked:{email}")
 }
 
+/// Failed attempts only (the lockout counter also holds attempts still in
+/// flight, which parallel correct logins must not be blamed for): the risk
+/// score's `recent_failures`. Same window, reset with the lockout counter.
+pub(crate) fn recent_failures_key(email: &str) -> String {
+    format!("risk:failures:{email}")
+}
+
 impl Accounts {
     /// Checks email and password.
     ///
@@ -140,6 +147,7 @@ impl Accounts {
                 json!({"email": email, "reason": reason, "attempt": attempt}),
             )
             .await?;
+            self.note_failure(&email, now_ms).await?;
             if attempt >= self.config.lockout_threshold {
                 let until = now_ms.saturating_add(window_ms);
                 self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
@@ -156,7 +164,11 @@ impl Accounts {
             return Err(AccountError::InvalidCredentials);
         };
         let risk = match &self.risk {
-            Some(r) => r.assess_login(&user, ctx, attempt.saturating_sub(1)).await,
+            Some(r) => {
+                let failures =
+                    self.state.counter(&recent_failures_key(&email), now_ms).await.map_err(AccountError::internal)?;
+                r.assess_login(&user, ctx, failures).await
+            }
             None => RiskAssessment::allow(),
         };
         // A captcha the request did not carry can only be made up for by the
@@ -182,7 +194,7 @@ impl Accounts {
         if !user.totp_enabled {
             // With 2FA the count is reset only once the second factor passed too,
             // so codes cannot be guessed by logging in again and again.
-            self.state.reset(&failures_key(&email)).await.map_err(AccountError::internal)?;
+            self.reset_failures(&email).await?;
         }
         if checked.needs_rehash
             && let Ok(hash) = self.hasher.hash(password).await
@@ -270,6 +282,7 @@ impl Accounts {
         let email = &user.email_normalized;
         let failures =
             self.state.increment(&failures_key(email), window_ms, now_ms).await.map_err(AccountError::internal)?;
+        self.note_failure(email, now_ms).await?;
         self.audit(
             AuditAction::MfaFailed,
             AuditOutcome::Failure,
@@ -304,6 +317,22 @@ impl Accounts {
 
     /// The second factor passed: the failure count starts over.
     pub(crate) async fn second_factor_passed(&self, email: &str) -> Result<(), AccountError> {
-        self.state.reset(&failures_key(email)).await.map_err(AccountError::internal)
+        self.reset_failures(email).await
+    }
+
+    /// Counts a real failure for the risk score (only when risk is scored).
+    async fn note_failure(&self, email: &str, now_ms: i64) -> Result<(), AccountError> {
+        if self.risk.is_none() {
+            return Ok(());
+        }
+        let window_ms = self.config.lockout_seconds.saturating_mul(1000).max(1);
+        self.state.increment(&recent_failures_key(email), window_ms, now_ms).await.map_err(AccountError::internal)?;
+        Ok(())
+    }
+
+    /// Clears both failure counts (a success, or an admin unlock).
+    pub(crate) async fn reset_failures(&self, email: &str) -> Result<(), AccountError> {
+        self.state.reset(&failures_key(email)).await.map_err(AccountError::internal)?;
+        self.state.reset(&recent_failures_key(email)).await.map_err(AccountError::internal)
     }
 }

@@ -165,7 +165,7 @@ impl Accounts {
     pub async fn unlock(&self, email: &str, ctx: &RequestContext) -> Result<(), AccountError> {
         let email = normalize_email(email)?;
         self.state.clear_until(&super::login::lock_key(&email)).await.map_err(AccountError::internal)?;
-        self.state.reset(&super::login::failures_key(&email)).await.map_err(AccountError::internal)?;
+        self.reset_failures(&email).await?;
         let user_id = self.store.user_by_email(&email).await.map_err(AccountError::internal)?.map(|u| u.id);
         self.audit(AuditAction::Unlock, AuditOutcome::Success, ctx, user_id, json!({"email": email})).await
     }
