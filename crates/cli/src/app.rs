@@ -6,9 +6,10 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use portcullis_core::accounts::Accounts;
 use portcullis_core::api_keys::ApiKeys;
-use portcullis_core::audit::{AuditLog, NoGeo};
+use portcullis_core::audit::AuditLog;
 use portcullis_core::clients::Clients;
 use portcullis_core::clock::{Clock, SystemClock};
+use portcullis_core::intel::{DataSources, Intel, IntelGeo, StateResultCache};
 use portcullis_core::keys::pkcs11::{Pkcs11Config, Pkcs11Provider};
 use portcullis_core::keys::{FileProvider, KeyConfig, KeyManager, KeyProvider, LocalProvider};
 use portcullis_core::master_key::MasterKeyring;
@@ -16,6 +17,7 @@ use portcullis_core::oauth::OAuth;
 use portcullis_core::password::{PasswordConfig, PasswordHasher};
 use portcullis_core::rate_limit::RateLimiter;
 use portcullis_core::resilient_state::ResilientState;
+use portcullis_core::risk::Risk;
 use portcullis_core::tokens::{TokenConfig, TokenService};
 use portcullis_state::{MemoryBackend, RedisBackend, StateBackend, StateConfig};
 use portcullis_store::{ConnectOptions, Store};
@@ -38,6 +40,7 @@ pub struct Services {
     /// Failures of the shared backend (Redis), for metrics.
     pub state_failures: Option<Arc<std::sync::atomic::AtomicU64>>,
     pub clock: Arc<dyn Clock>,
+    pub intel: Intel,
 }
 
 /// The ephemeral-state backend: Redis (with the `state.on_redis_error`
@@ -55,6 +58,56 @@ pub async fn open_state(
             (Arc::new(resilient), Some(failures))
         }
     })
+}
+
+/// The threat-intelligence engine: provider and IPQS settings from
+/// `[intel]`, its result cache in Redis when `state.redis_url` is set (else
+/// in memory), and the data files of `intel.data_dir` and `intel.sources`
+/// loaded.
+pub async fn open_intel(config: &Config, state: Arc<dyn StateBackend>, clock: Arc<dyn Clock>) -> anyhow::Result<Intel> {
+    let settings = &config.intel;
+    let key = match &settings.ipqs_access_key {
+        Some(source) => {
+            let secret = source.resolve().context("intel.ipqs_access_key")?;
+            let text = secret.expose_str().context("intel.ipqs_access_key: the key is not UTF-8 text")?;
+            Some(portcullis_intel::ApiKey::new(text.trim()))
+        }
+        None => None,
+    };
+    if settings.provider != portcullis_intel::Provider::Offline && key.is_none() {
+        tracing::warn!(provider = ?settings.provider, "intel.provider asks for IPQS but intel.ipqs_access_key is not set");
+    }
+    let ipqs = portcullis_intel::IpqsConfig {
+        key,
+        base_url: settings.ipqs_base_url.clone(),
+        timeout: settings.ipqs_timeout,
+        ip_strictness: settings.ipqs_ip_strictness,
+        email_strictness: settings.ipqs_email_strictness,
+        url_strictness: settings.ipqs_url_strictness,
+        cache_ttl_seconds: settings.cache_ttl_seconds,
+        ..portcullis_intel::IpqsConfig::default()
+    };
+    let cache: Arc<dyn portcullis_intel::ResultCache> = match &config.redis_url {
+        Some(_) => Arc::new(StateResultCache::new(state, clock.clone())),
+        None => Arc::new(portcullis_intel::MemoryCache::default()),
+    };
+    let intel_config = portcullis_intel::IntelConfig {
+        provider: settings.provider,
+        ipqs,
+        stale: portcullis_intel::StalePolicy::default(),
+    };
+    let engine = portcullis_intel::IntelEngine::new(intel_config, cache).context("intel")?;
+    let intel = Intel::new(Arc::new(engine), DataSources::new(settings.data_dir.clone(), settings.sources.clone()));
+    let status = intel.reload(clock.now()).await.context("loading the intel data files")?;
+    for source in status.sources.iter().filter(|s| s.stale) {
+        tracing::warn!(
+            kind = source.info.kind.as_str(),
+            name = %source.info.name,
+            age_days = source.age_seconds / 86_400,
+            "intel data is stale; refresh it with `portcullis intel update`"
+        );
+    }
+    Ok(intel)
 }
 
 /// Connects and migrates the database.
@@ -164,19 +217,24 @@ pub async fn open(config: &Config) -> anyhow::Result<Services> {
     let (state, state_failures) = open_state(config).await?;
     let tokens = Arc::new(TokenService::new(keys, token_config(config)).with_revocations(state.clone()));
     let hasher = PasswordHasher::new(PasswordConfig::default()).context("password hashing")?;
-    let audit = AuditLog::new(store.clone(), Arc::new(NoGeo));
-    let accounts = Arc::new(Accounts::new(
-        store.clone(),
-        state.clone(),
-        hasher,
-        tokens.clone(),
-        master.clone(),
-        audit.clone(),
-        config.accounts.clone(),
-    ));
+    let intel = open_intel(config, state.clone(), clock.clone()).await?;
+    let audit = AuditLog::new(store.clone(), Arc::new(IntelGeo::new(intel.engine().clone())));
+    let risk = Risk::new(intel.engine().clone(), config.risk.clone(), config.intel.registration);
+    let accounts = Arc::new(
+        Accounts::new(
+            store.clone(),
+            state.clone(),
+            hasher,
+            tokens.clone(),
+            master.clone(),
+            audit.clone(),
+            config.accounts.clone(),
+        )
+        .with_risk(Arc::new(risk)),
+    );
     let clients = Arc::new(Clients::new(store.clone(), state.clone(), master, audit.clone(), config.clients.clone()));
     let api_keys = Arc::new(ApiKeys::new(store.clone(), clients.clone(), audit.clone()));
     let oauth = Arc::new(OAuth::new(tokens.clone(), audit));
     let limiter = config.rate_limits.clone().map(|limits| Arc::new(RateLimiter::new(state.clone(), limits)));
-    Ok(Services { store, state, tokens, accounts, clients, api_keys, oauth, limiter, state_failures, clock })
+    Ok(Services { store, state, tokens, accounts, clients, api_keys, oauth, limiter, state_failures, clock, intel })
 }

@@ -50,6 +50,9 @@ pub enum Command {
     /// Client applications (HMAC signing, OAuth client credentials).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Threat intelligence: score emails, IPs and URLs; install data files.
+    #[command(subcommand)]
+    Intel(crate::commands::intel::IntelCommand),
     /// The master key that seals private keys and secrets at rest.
     #[command(subcommand, name = "master-key")]
     MasterKey(MasterKeyCommand),

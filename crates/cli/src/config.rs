@@ -35,7 +35,61 @@ pub struct RawConfig {
     pub gateway: RawGateway,
     pub secrets: RawSecrets,
     pub captcha: RawCaptcha,
+    pub intel: RawIntel,
+    pub risk: RawRisk,
     pub log: RawLog,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawIntel {
+    pub provider: String,
+    pub ipqs_access_key: Option<String>,
+    pub ipqs_base_url: String,
+    pub ipqs_timeout_ms: u64,
+    pub ipqs_ip_strictness: u8,
+    pub ipqs_email_strictness: u8,
+    pub ipqs_url_strictness: u8,
+    pub cache_ttl_seconds: u64,
+    pub block_disposable: bool,
+    pub max_fraud_score: u8,
+    pub data_dir: Option<PathBuf>,
+    pub sources: std::collections::BTreeMap<String, Vec<PathBuf>>,
+}
+
+impl Default for RawIntel {
+    fn default() -> Self {
+        RawIntel {
+            provider: "offline".into(),
+            ipqs_access_key: None,
+            ipqs_base_url: "https://www.ipqualityscore.com/api".into(),
+            ipqs_timeout_ms: 10_000,
+            ipqs_ip_strictness: 0,
+            ipqs_email_strictness: 0,
+            ipqs_url_strictness: 0,
+            cache_ttl_seconds: 6 * 3600,
+            block_disposable: true,
+            max_fraud_score: 89,
+            data_dir: None,
+            sources: std::collections::BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawRisk {
+    pub enabled: bool,
+    pub captcha_at: u8,
+    pub step_up_at: u8,
+    pub deny_at: u8,
+    pub max_travel_kmh: f64,
+}
+
+impl Default for RawRisk {
+    fn default() -> Self {
+        RawRisk { enabled: true, captcha_at: 30, step_up_at: 50, deny_at: 90, max_travel_kmh: 1000.0 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -401,6 +455,24 @@ pub struct CaptchaSettings {
     pub timeout_ms: u64,
 }
 
+/// Threat intelligence, validated (the IPQS key is resolved at start-up).
+#[derive(Debug, Clone)]
+pub struct IntelSettings {
+    pub provider: portcullis_intel::Provider,
+    pub ipqs_access_key: Option<SecretSource>,
+    pub ipqs_base_url: String,
+    pub ipqs_timeout: std::time::Duration,
+    pub ipqs_ip_strictness: u8,
+    pub ipqs_email_strictness: u8,
+    pub ipqs_url_strictness: u8,
+    pub cache_ttl_seconds: i64,
+    pub registration: portcullis_core::risk::RegistrationPolicy,
+    /// Where `intel update` installs files and serve loads them from.
+    pub data_dir: PathBuf,
+    /// Files kept elsewhere (`intel.sources`).
+    pub sources: Vec<portcullis_intel::SourceSpec>,
+}
+
 /// Webhooks, validated (the secret is resolved at start-up).
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
@@ -457,6 +529,8 @@ pub struct Config {
     /// `[[gateway.routes]]`, validated.
     pub gateway_routes: Vec<portcullis_server::gateway::RouteSpec>,
     pub master_key: Option<SecretSource>,
+    pub intel: IntelSettings,
+    pub risk: portcullis_core::risk::RiskConfig,
     pub log_level: String,
     pub log_json: bool,
     pub access_log: bool,
@@ -689,14 +763,56 @@ impl RawConfig {
                 })
             }
         };
+        let intel_provider = self.intel.provider.parse::<portcullis_intel::Provider>().ok();
+        check(intel_provider.is_some(), "intel.provider", "must be \"offline\", \"ipqs\" or \"both\"");
+        check(
+            self.intel.ipqs_base_url.starts_with("https://") || self.intel.ipqs_base_url.starts_with("http://"),
+            "intel.ipqs_base_url",
+            "must be an http:// or https:// URL",
+        );
+        check(self.intel.ipqs_timeout_ms > 0, "intel.ipqs_timeout_ms", "must be at least 1");
+        check(self.intel.ipqs_ip_strictness <= 3, "intel.ipqs_ip_strictness", "must be 0 to 3");
+        check(self.intel.ipqs_email_strictness <= 2, "intel.ipqs_email_strictness", "must be 0 to 2");
+        check(self.intel.ipqs_url_strictness <= 2, "intel.ipqs_url_strictness", "must be 0 to 2");
+        check(self.intel.cache_ttl_seconds > 0, "intel.cache_ttl_seconds", "must be at least 1");
+        check(self.intel.max_fraud_score <= 100, "intel.max_fraud_score", "must be 0 to 100");
+        let mut intel_sources = Vec::new();
+        for (kind, paths) in &self.intel.sources {
+            match portcullis_intel::SourceKind::ALL.into_iter().find(|k| k.as_str() == kind) {
+                Some(kind) => {
+                    intel_sources.extend(paths.iter().map(|p| portcullis_intel::SourceSpec::new(kind, p.clone())))
+                }
+                None => check(
+                    false,
+                    &format!("intel.sources.{kind}"),
+                    "is not a data kind (tor, vpn, hosting, crawler, disposable, blocklist, phishing_blocklist, \
+                     malware_blocklist, geo_ip, asn, hosting_asns, bot_agents)",
+                ),
+            }
+        }
+        let r = &self.risk;
+        for (key, value) in
+            [("risk.captcha_at", r.captcha_at), ("risk.step_up_at", r.step_up_at), ("risk.deny_at", r.deny_at)]
+        {
+            check((1..=100).contains(&value), key, "must be 1 to 100");
+        }
+        check(r.captcha_at <= r.step_up_at, "risk.captcha_at", "must not be above risk.step_up_at");
+        check(r.step_up_at <= r.deny_at, "risk.step_up_at", "must not be above risk.deny_at");
+        check(r.max_travel_kmh.is_finite() && r.max_travel_kmh > 0.0, "risk.max_travel_kmh", "must be above 0");
         let rules = gateway::JwtRules {
             leeway: self.tokens.leeway_seconds,
             max_bytes: self.tokens.max_bytes,
             min_refresh_interval: i64::try_from(self.jwks.min_refresh_interval_seconds).unwrap_or(i64::MAX),
         };
         let gateway_routes = gateway::validate_routes(&self.gateway.routes, &rules, &mut problems);
-        let (Some(listen), Some(algorithm), Some(provider), Some(on_redis_error), Some(rate_limits)) =
-            (listen, algorithm, provider, on_redis_error, rate_limits)
+        let (
+            Some(listen),
+            Some(algorithm),
+            Some(provider),
+            Some(on_redis_error),
+            Some(rate_limits),
+            Some(intel_provider),
+        ) = (listen, algorithm, provider, on_redis_error, rate_limits, intel_provider)
         else {
             return Err(ConfigError { problems });
         };
@@ -704,6 +820,7 @@ impl RawConfig {
             return Err(ConfigError { problems });
         }
         let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let intel_data_dir = self.intel.data_dir.clone().unwrap_or_else(|| self.server.data_dir.join("intel"));
         Ok(Config {
             listen,
             trusted_proxies,
@@ -754,6 +871,29 @@ impl RawConfig {
             webhooks,
             gateway_routes,
             master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
+            intel: IntelSettings {
+                provider: intel_provider,
+                ipqs_access_key: self.intel.ipqs_access_key.as_deref().map(SecretSource::parse),
+                ipqs_base_url: self.intel.ipqs_base_url.trim_end_matches('/').to_owned(),
+                ipqs_timeout: std::time::Duration::from_millis(self.intel.ipqs_timeout_ms),
+                ipqs_ip_strictness: self.intel.ipqs_ip_strictness,
+                ipqs_email_strictness: self.intel.ipqs_email_strictness,
+                ipqs_url_strictness: self.intel.ipqs_url_strictness,
+                cache_ttl_seconds: secs(self.intel.cache_ttl_seconds),
+                registration: portcullis_core::risk::RegistrationPolicy {
+                    block_disposable: self.intel.block_disposable,
+                    max_fraud_score: self.intel.max_fraud_score,
+                },
+                data_dir: intel_data_dir,
+                sources: intel_sources,
+            },
+            risk: portcullis_core::risk::RiskConfig {
+                enabled: self.risk.enabled,
+                captcha_at: self.risk.captcha_at,
+                step_up_at: self.risk.step_up_at,
+                deny_at: self.risk.deny_at,
+                max_travel_kmh: self.risk.max_travel_kmh,
+            },
             log_level: self.log.level,
             log_json: self.log.format == "json",
             access_log: self.log.access,

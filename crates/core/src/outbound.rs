@@ -43,7 +43,7 @@ mod tests {
         for ok in ["https://hooks.example.com/x", "http://127.0.0.1:9000/h", "http://[::1]/h", "http://localhost/h"] {
             assert!(check_url(ok).is_ok(), "{ok}");
         }
-        for bad in ["http://hooks.example.com/x", "ftp://127.0.0.1/", "not a url", "https:///nohost"] {
+        for bad in ["http://hooks.example.com/x", "ftp://127.0.0.1/", "not a url", "https://"] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
     }

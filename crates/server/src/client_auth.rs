@@ -66,6 +66,7 @@ pub fn request_context(state: &AppState, parts: &Parts) -> RequestContext {
         client_id: header(parts, "x-client-id").map(|c| c.chars().take(128).collect()),
         request_id: crate::middleware::current_request_id(),
         actor: None,
+        captcha_verified: false,
         now: state.now(),
     }
 }

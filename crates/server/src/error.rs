@@ -34,6 +34,8 @@ pub enum ErrorCode {
     InvalidMfaToken,
     InvalidRefreshToken,
     EmailTaken,
+    RegistrationDenied,
+    RiskDenied,
     CaptchaRequired,
     CaptchaFailed,
     CaptchaUnavailable,
@@ -55,6 +57,15 @@ pub enum ErrorCode {
     InvalidScope,
     UnsupportedGrantType,
     UnauthorizedClient,
+    // Threat intelligence (PRODUCT §7): IPQS-style upper-case codes.
+    InvalidUrl,
+    InvalidIp,
+    ProviderKeyNotFound,
+    ProviderKeyRejected,
+    QuotaExceeded,
+    ProviderError,
+    ProviderUnavailable,
+    DataLoadError,
     // Request shape.
     InvalidRequest,
     InvalidJson,
@@ -73,7 +84,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 51] = [
+    pub const ALL: [ErrorCode; 61] = [
         ErrorCode::RateLimited,
         ErrorCode::CaptchaRequired,
         ErrorCode::CaptchaFailed,
@@ -85,6 +96,16 @@ impl ErrorCode {
         ErrorCode::InvalidMfaToken,
         ErrorCode::InvalidRefreshToken,
         ErrorCode::EmailTaken,
+        ErrorCode::RegistrationDenied,
+        ErrorCode::RiskDenied,
+        ErrorCode::InvalidUrl,
+        ErrorCode::InvalidIp,
+        ErrorCode::ProviderKeyNotFound,
+        ErrorCode::ProviderKeyRejected,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::ProviderError,
+        ErrorCode::ProviderUnavailable,
+        ErrorCode::DataLoadError,
         ErrorCode::Malformed,
         ErrorCode::TokenTooLarge,
         ErrorCode::UnsupportedAlgorithm,
@@ -151,6 +172,20 @@ impl ErrorCode {
             ErrorCode::InvalidMfaToken => ("invalid_mfa_token", S::UNAUTHORIZED),
             ErrorCode::InvalidRefreshToken => ("invalid_refresh_token", S::UNAUTHORIZED),
             ErrorCode::EmailTaken => ("email_taken", S::CONFLICT),
+            ErrorCode::RegistrationDenied => ("registration_denied", S::FORBIDDEN),
+            ErrorCode::RiskDenied => ("risk_denied", S::FORBIDDEN),
+            ErrorCode::InvalidUrl => ("INVALID_URL", S::BAD_REQUEST),
+            ErrorCode::InvalidIp => ("INVALID_IP", S::BAD_REQUEST),
+            // The deployment has no IPQS key: nothing the caller can change.
+            ErrorCode::ProviderKeyNotFound => ("KEY_NOT_FOUND", S::SERVICE_UNAVAILABLE),
+            // Upstream (IPQS) failures are 502 (ARCHITECTURE rule 5); an
+            // exhausted quota is 429, as IPQS itself answers it.
+            ErrorCode::ProviderKeyRejected => ("KEY_REJECTED", S::BAD_GATEWAY),
+            ErrorCode::QuotaExceeded => ("QUOTA_EXCEEDED", S::TOO_MANY_REQUESTS),
+            ErrorCode::ProviderError => ("PROVIDER_ERROR", S::BAD_GATEWAY),
+            ErrorCode::ProviderUnavailable => ("PROVIDER_UNAVAILABLE", S::BAD_GATEWAY),
+            // The operator's data file is malformed; the message names file and line.
+            ErrorCode::DataLoadError => ("DATA_LOAD_ERROR", S::UNPROCESSABLE_ENTITY),
             ErrorCode::CaptchaRequired => ("captcha_required", S::BAD_REQUEST),
             ErrorCode::CaptchaFailed => ("captcha_failed", S::FORBIDDEN),
             ErrorCode::CaptchaUnavailable => ("captcha_unavailable", S::SERVICE_UNAVAILABLE),
@@ -193,6 +228,23 @@ impl ErrorCode {
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         self.entry().1
+    }
+
+    /// The code of a threat-intelligence failure; `None` for the ones that
+    /// are ours (a failing result cache is a 500).
+    pub fn from_intel_error(kind: portcullis_intel::IntelErrorKind) -> Option<ErrorCode> {
+        use portcullis_intel::IntelErrorKind as K;
+        Some(match kind {
+            K::InvalidUrl => ErrorCode::InvalidUrl,
+            K::InvalidIp => ErrorCode::InvalidIp,
+            K::KeyNotFound => ErrorCode::ProviderKeyNotFound,
+            K::KeyRejected => ErrorCode::ProviderKeyRejected,
+            K::Quota => ErrorCode::QuotaExceeded,
+            K::Provider => ErrorCode::ProviderError,
+            K::ProviderUnavailable => ErrorCode::ProviderUnavailable,
+            K::DataLoad => ErrorCode::DataLoadError,
+            _ => return None,
+        })
     }
 
     /// The code for a token rejection.
@@ -360,11 +412,40 @@ impl From<portcullis_core::accounts::AccountError> for ApiError {
             E::InvalidMfaToken => ErrorCode::InvalidMfaToken,
             E::InvalidRefreshToken | E::RefreshReuse { .. } => ErrorCode::InvalidRefreshToken,
             E::EmailTaken => ErrorCode::EmailTaken,
+            E::RegistrationDenied { screening } => {
+                return ApiError::new(ErrorCode::RegistrationDenied, e.to_string())
+                    .with("reasons", json!(screening.reasons));
+            }
+            E::RiskDenied { risk } => {
+                return ApiError::new(
+                    ErrorCode::RiskDenied,
+                    "this login looks too risky; sign in from a known place or device, or enrol 2FA",
+                )
+                .with("risk", risk.to_json());
+            }
             E::NotFound => ErrorCode::NotFound,
             E::InvalidRequest(_) => ErrorCode::InvalidRequest,
             _ => return ApiError::internal("account operation failed", &e),
         };
         ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<portcullis_intel::IntelError> for ApiError {
+    /// The context is written to be shown (it never holds the IPQS key).
+    fn from(e: portcullis_intel::IntelError) -> Self {
+        match ErrorCode::from_intel_error(e.kind()) {
+            Some(code) => {
+                if code.status().is_server_error() {
+                    tracing::warn!(error = %e, code = e.code(), "threat intelligence provider failed");
+                }
+                // A data-load message names its file and line; others carry
+                // only the context (no transport details, which may quote URLs).
+                let message = if code == ErrorCode::DataLoadError { e.to_string() } else { e.context().to_owned() };
+                ApiError::new(code, message)
+            }
+            None => ApiError::internal("threat intelligence failed", &e),
+        }
     }
 }
 
@@ -440,5 +521,19 @@ mod tests {
             assert_eq!(code.status(), StatusCode::UNAUTHORIZED);
         }
         assert_eq!(ErrorCode::from_token_error(K::InvalidKey), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn every_intel_failure_keeps_its_stable_code_and_bad_input_is_400() {
+        use portcullis_intel::IntelErrorKind as K;
+        for kind in K::ALL {
+            match ErrorCode::from_intel_error(kind) {
+                Some(code) => assert_eq!(code.code(), kind.code()),
+                None => assert_eq!(kind, K::Cache, "only a cache failure is ours"),
+            }
+        }
+        assert_eq!(ErrorCode::from_intel_error(K::InvalidUrl).map(ErrorCode::status), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(ErrorCode::from_intel_error(K::InvalidIp).map(ErrorCode::status), Some(StatusCode::BAD_REQUEST));
+        assert_eq!(ErrorCode::from_intel_error(K::Quota).map(ErrorCode::status), Some(StatusCode::TOO_MANY_REQUESTS));
     }
 }

@@ -7,6 +7,7 @@ use portcullis_core::api_keys::ApiKeys;
 use portcullis_core::captcha::CaptchaVerifier;
 use portcullis_core::clients::Clients;
 use portcullis_core::clock::Clock;
+use portcullis_core::intel::Intel;
 use portcullis_core::oauth::OAuth;
 use portcullis_core::rate_limit::RateLimiter;
 use portcullis_core::tokens::TokenService;
@@ -48,6 +49,7 @@ struct Inner {
     state: Arc<dyn StateBackend>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    intel: Intel,
     metrics: Metrics,
 }
 
@@ -78,6 +80,8 @@ pub struct Services {
     pub state: Arc<dyn StateBackend>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// Threat intelligence and its data files.
+    pub intel: Intel,
 }
 
 impl std::fmt::Debug for Services {
@@ -89,8 +93,20 @@ impl std::fmt::Debug for Services {
 impl AppState {
     /// Assembles the state.
     pub fn new(config: ServerConfig, services: Services) -> Self {
-        let Services { tokens, accounts, clients, api_keys, oauth, gateway, captcha, limiter, state, store, clock } =
-            services;
+        let Services {
+            tokens,
+            accounts,
+            clients,
+            api_keys,
+            oauth,
+            gateway,
+            captcha,
+            limiter,
+            state,
+            store,
+            clock,
+            intel,
+        } = services;
         AppState(Arc::new(Inner {
             config,
             tokens,
@@ -104,6 +120,7 @@ impl AppState {
             state,
             store,
             clock,
+            intel,
             metrics: Metrics::new(),
         }))
     }
@@ -166,6 +183,11 @@ impl AppState {
     /// The current time, read once per use.
     pub fn now(&self) -> i64 {
         self.0.clock.now()
+    }
+
+    /// Threat intelligence.
+    pub fn intel(&self) -> &Intel {
+        &self.0.intel
     }
 
     /// The metrics registry.

@@ -38,7 +38,7 @@ pub use connect::{ConnectOptions, connect};
 pub use database_url::redact_url;
 pub use error::{StoreError, StoreErrorKind};
 pub use keys::KeyVersion;
-pub use users::{NewUser, Session, SessionUse, User, UserPatch, UserStore};
+pub use users::{LoginRecord, NewUser, Session, SessionUse, User, UserPatch, UserStore};
 
 use async_trait::async_trait;
 

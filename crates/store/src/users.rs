@@ -10,7 +10,7 @@ use crate::sql_store::SqlStore;
 use crate::{StoreError, StoreErrorKind};
 
 /// A user as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: i64,
     /// As the user typed it.
@@ -32,6 +32,27 @@ pub struct User {
     pub updated_at: i64,
     pub last_login_at: Option<i64>,
     pub last_login_ip: Option<String>,
+    /// ISO country code of the last login's address, when GeoIP knew it.
+    pub last_login_country: Option<String>,
+    /// Latitude of the last login's address (degrees).
+    pub last_login_latitude: Option<f64>,
+    /// Longitude of the last login's address (degrees).
+    pub last_login_longitude: Option<f64>,
+    /// The last login's user-agent family (e.g. "Firefox on Linux").
+    pub last_login_device: Option<String>,
+}
+
+/// A successful login, as remembered for the next one's risk checks.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LoginRecord {
+    /// Unix seconds.
+    pub at: i64,
+    pub ip: Option<String>,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// User-agent family.
+    pub device: Option<String>,
 }
 
 /// What creating a user needs.
@@ -107,7 +128,8 @@ pub trait UserStore: Send + Sync {
     /// Records `step` as used when it is later than the last used one; false
     /// when it is not (a replayed code), atomically across instances.
     async fn use_totp_step(&self, id: i64, step: i64) -> Result<bool, StoreError>;
-    async fn record_login(&self, id: i64, now: i64, ip: Option<&str>) -> Result<(), StoreError>;
+    /// Remembers a successful login (time, address, location, device).
+    async fn record_login(&self, id: i64, login: &LoginRecord) -> Result<(), StoreError>;
     /// Replaces the user's backup codes (hashes).
     async fn replace_backup_codes(&self, user_id: i64, hashes: &[String]) -> Result<(), StoreError>;
     /// Unused backup codes: (id, hash).
@@ -138,7 +160,8 @@ pub trait UserStore: Send + Sync {
 }
 
 const USER_COLUMNS: &str = "id, email, email_normalized, password_hash, role, status, totp_secret, totp_enabled, \
-                            totp_last_step, created_at, updated_at, last_login_at, last_login_ip";
+                            totp_last_step, created_at, updated_at, last_login_at, last_login_ip, \
+                            last_login_country, last_login_latitude, last_login_longitude, last_login_device";
 
 const SESSION_COLUMNS: &str = "token_hash, family_id, user_id, client_id, access_jti, mfa, ip_address, created_at, \
                                expires_at, used_at, revoked_at";
@@ -158,6 +181,10 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         updated_at: row.try_get("updated_at")?,
         last_login_at: row.try_get("last_login_at")?,
         last_login_ip: row.try_get("last_login_ip")?,
+        last_login_country: row.try_get("last_login_country")?,
+        last_login_latitude: row.try_get("last_login_latitude")?,
+        last_login_longitude: row.try_get("last_login_longitude")?,
+        last_login_device: row.try_get("last_login_device")?,
     })
 }
 
@@ -308,11 +335,17 @@ impl UserStore for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn record_login(&self, id: i64, now: i64, ip: Option<&str>) -> Result<(), StoreError> {
-        sqlx::query("UPDATE users SET last_login_at = $2, last_login_ip = $3 WHERE id = $1")
+    async fn record_login(&self, id: i64, login: &LoginRecord) -> Result<(), StoreError> {
+        let sql = "UPDATE users SET last_login_at = $2, last_login_ip = $3, last_login_country = $4, \
+                   last_login_latitude = $5, last_login_longitude = $6, last_login_device = $7 WHERE id = $1";
+        sqlx::query(sql)
             .bind(id)
-            .bind(now)
-            .bind(ip)
+            .bind(login.at)
+            .bind(login.ip.as_deref())
+            .bind(login.country.as_deref())
+            .bind(login.latitude)
+            .bind(login.longitude)
+            .bind(login.device.as_deref())
             .execute(&self.pool)
             .await
             .store_context(|| format!("recording a login of user {id}"))?;

@@ -3,6 +3,7 @@
 pub mod audit;
 mod client;
 mod config;
+pub mod intel;
 mod keys;
 mod master_key;
 mod serve;
@@ -72,6 +73,10 @@ pub async fn run(args: Args) -> Result<(), Failure> {
         Command::Client(cmd) => {
             serve::init_logging("warn", false)?;
             client::run(cmd, &args).await
+        }
+        Command::Intel(cmd) => {
+            serve::init_logging("warn", false)?;
+            intel::run(cmd, &args).await
         }
         Command::MasterKey(cmd) => {
             serve::init_logging("warn", false)?;

@@ -54,7 +54,7 @@ pub async fn run(
         shutdown_rx,
     ));
     let gateway = Arc::new(Gateway::new(config.gateway_routes.clone()));
-    tokio::spawn(reload_on_hangup(gateway.clone(), reload));
+    tokio::spawn(reload_on_hangup(gateway.clone(), services.intel.clone(), services.clock.clone(), reload));
     let state = AppState::new(
         ServerConfig {
             public_url: config.public_url.clone(),
@@ -77,6 +77,7 @@ pub async fn run(
             state: services.state.clone(),
             store: services.store.clone(),
             clock: services.clock.clone(),
+            intel: services.intel.clone(),
         },
     );
     if let Some(hooks) = &config.webhooks {
@@ -128,11 +129,18 @@ pub async fn run(
 }
 
 /// On each SIGHUP: re-reads the configuration and swaps in its gateway
-/// routes. An invalid file changes nothing (the reason is logged); requests in
-/// flight finish on the routes they matched.
-async fn reload_on_hangup(gateway: Arc<Gateway>, reload: impl Fn() -> Result<Config, Failure>) {
+/// routes (an invalid file changes nothing and the reason is logged; requests
+/// in flight finish on the routes they matched), and re-reads the intel data
+/// files as `POST /v1/intel/reload` does, so `portcullis intel update` +
+/// `kill -HUP` needs no restart.
+async fn reload_on_hangup(
+    gateway: Arc<Gateway>,
+    intel: portcullis_core::intel::Intel,
+    clock: Arc<dyn portcullis_core::clock::Clock>,
+    reload: impl Fn() -> Result<Config, Failure>,
+) {
     let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; gateway routes reload only on restart");
+        tracing::warn!("cannot listen for SIGHUP; gateway routes and intel data reload only on restart");
         return;
     };
     while hangups.recv().await.is_some() {
@@ -143,6 +151,12 @@ async fn reload_on_hangup(gateway: Arc<Gateway>, reload: impl Fn() -> Result<Con
                 tracing::info!(routes = n, "SIGHUP: gateway routes reloaded");
             }
             Err(e) => tracing::error!(error = %e, "SIGHUP: the configuration is invalid; keeping the running routes"),
+        }
+        match intel.reload(clock.now()).await {
+            Ok(status) => {
+                tracing::info!(sources = status.sources.len(), stale = status.stale, "intel data reloaded (SIGHUP)")
+            }
+            Err(e) => tracing::error!(error = %e, "intel data reload failed; the previous data stays loaded"),
         }
     }
 }

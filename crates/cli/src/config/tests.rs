@@ -150,3 +150,21 @@ fn a_route_can_have_its_own_rate() {
     let err = load(Some(&file), &[], &Overrides::default()).unwrap().validate().unwrap_err().to_string();
     assert!(err.contains("rate_limits.routes"), "{err}");
 }
+
+#[test]
+fn intel_and_risk_settings_are_checked_and_name_their_keys() {
+    let e = env(&[
+        ("PORTCULLIS_INTEL__PROVIDER", "maxmind"),
+        ("PORTCULLIS_INTEL__SOURCES__GEOIP", "[\"/x.mmdb\"]"),
+        ("PORTCULLIS_RISK__CAPTCHA_AT", "60"),
+    ]);
+    let err = load(None, &e, &Overrides::default()).unwrap().validate().unwrap_err().to_string();
+    assert!(err.contains("intel.provider: must be \"offline\", \"ipqs\" or \"both\""), "{err}");
+    assert!(err.contains("intel.sources.geoip: is not a data kind"), "{err}");
+    assert!(err.contains("risk.captcha_at: must not be above risk.step_up_at"), "{err}");
+
+    let e = env(&[("PORTCULLIS_INTEL__SOURCES__GEO_IP", "[\"/x.mmdb\"]"), ("PORTCULLIS_SERVER__DATA_DIR", "/srv/p")]);
+    let config = load(None, &e, &Overrides::default()).unwrap().validate().unwrap();
+    assert_eq!(config.intel.data_dir, std::path::Path::new("/srv/p/intel"));
+    assert_eq!(config.intel.sources[0].kind, portcullis_intel::SourceKind::GeoIp);
+}

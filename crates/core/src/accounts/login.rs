@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{AuditAction, AuditEvent, AuditOutcome};
+use crate::risk::{RiskAssessment, RiskDecision};
 
 use super::{AccountError, Accounts, normalize_email};
 
@@ -17,6 +18,8 @@ pub struct RequestContext {
     pub request_id: Option<String>,
     /// Who acts for admin operations (the admin's `sub`, or "cli").
     pub actor: Option<String>,
+    /// The request carried a captcha that passed (risk decision `captcha`).
+    pub captcha_verified: bool,
     /// Unix seconds.
     pub now: i64,
 }
@@ -67,7 +70,8 @@ pub enum LoginOutcome {
     /// No 2FA: tokens.
     Tokens(TokenPair),
     /// 2FA enrolled: present `mfa_token` with a code at `/v1/auth/login/mfa`.
-    MfaRequired { mfa_token: String },
+    /// `risk` is set when the risk policy asked for this step-up.
+    MfaRequired { mfa_token: String, risk: Option<RiskAssessment> },
 }
 
 pub(crate) fn failures_key(email: &str) -> String {
@@ -76,6 +80,13 @@ pub(crate) fn failures_key(email: &str) -> String {
 
 pub(crate) fn lock_key(email: &str) -> String {
     format!("lockout:locked:{email}")
+}
+
+/// Failed attempts only (the lockout counter also holds attempts still in
+/// flight, which parallel correct logins must not be blamed for): the risk
+/// score's `recent_failures`. Same window, reset with the lockout counter.
+pub(crate) fn recent_failures_key(email: &str) -> String {
+    format!("risk:failures:{email}")
 }
 
 impl Accounts {
@@ -136,6 +147,7 @@ impl Accounts {
                 json!({"email": email, "reason": reason, "attempt": attempt}),
             )
             .await?;
+            self.note_failure(&email, now_ms).await?;
             if attempt >= self.config.lockout_threshold {
                 let until = now_ms.saturating_add(window_ms);
                 self.state.set_until(&lock_key(&email), until, now_ms).await.map_err(AccountError::internal)?;
@@ -151,10 +163,38 @@ impl Accounts {
             }
             return Err(AccountError::InvalidCredentials);
         };
+        let risk = match &self.risk {
+            Some(r) => {
+                let failures =
+                    self.state.counter(&recent_failures_key(&email), now_ms).await.map_err(AccountError::internal)?;
+                r.assess_login(&user, ctx, failures).await
+            }
+            None => RiskAssessment::allow(),
+        };
+        // A captcha the request did not carry can only be made up for by the
+        // second factor; a step-up without one enrolled cannot be made up for.
+        let step_up = match risk.decision {
+            RiskDecision::Allow => false,
+            RiskDecision::Captcha => !ctx.captcha_verified,
+            RiskDecision::StepUp | RiskDecision::Deny => true,
+        };
+        if risk.decision == RiskDecision::Deny || (step_up && !user.totp_enabled) {
+            let reason = if risk.decision == RiskDecision::Deny { "risk_too_high" } else { "step_up_without_2fa" };
+            self.audit(
+                AuditAction::RiskDenied,
+                AuditOutcome::Denied,
+                ctx,
+                Some(user.id),
+                json!({"email": email, "reason": reason, "risk": risk.to_json()}),
+            )
+            .await?;
+            return Err(AccountError::RiskDenied { risk });
+        }
+        self.alert_on_risk(&risk, &email, user.id, step_up, ctx).await?;
         if !user.totp_enabled {
             // With 2FA the count is reset only once the second factor passed too,
             // so codes cannot be guessed by logging in again and again.
-            self.state.reset(&failures_key(&email)).await.map_err(AccountError::internal)?;
+            self.reset_failures(&email).await?;
         }
         if checked.needs_rehash
             && let Ok(hash) = self.hasher.hash(password).await
@@ -163,12 +203,56 @@ impl Accounts {
             self.store.update_user(user.id, &patch, ctx.now).await.map_err(AccountError::internal)?;
         }
         if user.totp_enabled {
-            return Ok(LoginOutcome::MfaRequired { mfa_token: self.start_mfa(&user, ctx).await? });
+            let mfa_token = self.start_mfa(&user, ctx).await?;
+            return Ok(LoginOutcome::MfaRequired { mfa_token, risk: step_up.then_some(risk) });
         }
         let pair = self.open_session(&user, false, None, ctx).await?;
-        self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
-        self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": false})).await?;
+        self.store.record_login(user.id, &self.login_record(ctx)).await.map_err(AccountError::internal)?;
+        self.audit(
+            AuditAction::Login,
+            AuditOutcome::Success,
+            ctx,
+            Some(user.id),
+            json!({"mfa": false, "risk": risk.to_json()}),
+        )
+        .await?;
         Ok(LoginOutcome::Tokens(pair))
+    }
+
+    /// What a successful login leaves for the next one's risk checks.
+    pub(crate) fn login_record(&self, ctx: &RequestContext) -> portcullis_store::LoginRecord {
+        match &self.risk {
+            Some(risk) => risk.login_record(ctx),
+            None => portcullis_store::LoginRecord { at: ctx.now, ip: ctx.ip.clone(), ..Default::default() },
+        }
+    }
+
+    /// Impossible travel, a new country or a risk step-up are alerts
+    /// (PRODUCT §6): an `alert` event, which webhooks can forward.
+    async fn alert_on_risk(
+        &self,
+        risk: &RiskAssessment,
+        email: &str,
+        user_id: i64,
+        step_up: bool,
+        ctx: &RequestContext,
+    ) -> Result<(), AccountError> {
+        let mut alerts: Vec<&str> =
+            ["impossible_travel", "new_country"].into_iter().filter(|code| risk.has(code)).collect();
+        if step_up {
+            alerts.push("risk_step_up");
+        }
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        self.audit(
+            AuditAction::Alert,
+            AuditOutcome::Success,
+            ctx,
+            Some(user_id),
+            json!({"alerts": alerts, "email": email, "risk": risk.to_json()}),
+        )
+        .await
     }
 
     /// The lock deadline of an email, if locked (Unix ms).
@@ -198,6 +282,7 @@ impl Accounts {
         let email = &user.email_normalized;
         let failures =
             self.state.increment(&failures_key(email), window_ms, now_ms).await.map_err(AccountError::internal)?;
+        self.note_failure(email, now_ms).await?;
         self.audit(
             AuditAction::MfaFailed,
             AuditOutcome::Failure,
@@ -232,6 +317,22 @@ impl Accounts {
 
     /// The second factor passed: the failure count starts over.
     pub(crate) async fn second_factor_passed(&self, email: &str) -> Result<(), AccountError> {
-        self.state.reset(&failures_key(email)).await.map_err(AccountError::internal)
+        self.reset_failures(email).await
+    }
+
+    /// Counts a real failure for the risk score (only when risk is scored).
+    async fn note_failure(&self, email: &str, now_ms: i64) -> Result<(), AccountError> {
+        if self.risk.is_none() {
+            return Ok(());
+        }
+        let window_ms = self.config.lockout_seconds.saturating_mul(1000).max(1);
+        self.state.increment(&recent_failures_key(email), window_ms, now_ms).await.map_err(AccountError::internal)?;
+        Ok(())
+    }
+
+    /// Clears both failure counts (a success, or an admin unlock).
+    pub(crate) async fn reset_failures(&self, email: &str) -> Result<(), AccountError> {
+        self.state.reset(&failures_key(email)).await.map_err(AccountError::internal)?;
+        self.state.reset(&recent_failures_key(email)).await.map_err(AccountError::internal)
     }
 }

@@ -75,7 +75,7 @@ impl Accounts {
         self.second_factor_passed(&user.email_normalized).await?;
         self.state.forget(&mfa_key(mfa_token)).await.map_err(AccountError::internal)?;
         let pair = self.open_session(&user, true, None, ctx).await?;
-        self.store.record_login(user.id, ctx.now, ctx.ip.as_deref()).await.map_err(AccountError::internal)?;
+        self.store.record_login(user.id, &self.login_record(ctx)).await.map_err(AccountError::internal)?;
         self.audit(AuditAction::Login, AuditOutcome::Success, ctx, Some(user.id), json!({"mfa": true})).await?;
         Ok((pair, user.id))
     }

@@ -21,6 +21,7 @@ use portcullis_store::Store;
 use crate::audit::{AuditAction, AuditLog, AuditOutcome};
 use crate::master_key::MasterKeyring;
 use crate::password::PasswordHasher;
+use crate::risk::{Risk, RiskAssessment, Screening};
 use crate::tokens::TokenService;
 
 /// Login-security settings.
@@ -75,6 +76,14 @@ pub enum AccountError {
     RefreshReuse { user_id: i64 },
     #[error("a user with this email exists")]
     EmailTaken,
+    /// Threat intelligence refused the sign-up (`intel.block_disposable`,
+    /// `intel.max_fraud_score`).
+    #[error("registration refused: {}", .screening.reasons.join(", "))]
+    RegistrationDenied { screening: Screening },
+    /// The login's risk is too high (or needs a second factor the user has
+    /// not enrolled).
+    #[error("login refused by the risk policy (score {})", .risk.score)]
+    RiskDenied { risk: RiskAssessment },
     #[error("no such user")]
     NotFound,
     #[error("{0}")]
@@ -93,6 +102,8 @@ impl AccountError {
             AccountError::InvalidMfaToken => "invalid_mfa_token",
             AccountError::InvalidRefreshToken | AccountError::RefreshReuse { .. } => "invalid_refresh_token",
             AccountError::EmailTaken => "email_taken",
+            AccountError::RegistrationDenied { .. } => "registration_denied",
+            AccountError::RiskDenied { .. } => "risk_denied",
             AccountError::NotFound => "not_found",
             AccountError::InvalidRequest(_) => "invalid_request",
             AccountError::Internal(_) => "internal_error",
@@ -124,6 +135,8 @@ pub struct Accounts {
     master: Arc<MasterKeyring>,
     audit: AuditLog,
     config: AccountsConfig,
+    /// Risk checks of logins and sign-ups; none without threat intelligence.
+    risk: Option<Arc<Risk>>,
 }
 
 impl Accounts {
@@ -137,7 +150,13 @@ impl Accounts {
         audit: AuditLog,
         config: AccountsConfig,
     ) -> Self {
-        Accounts { store, state, hasher, tokens, master, audit, config }
+        Accounts { store, state, hasher, tokens, master, audit, config, risk: None }
+    }
+
+    /// Scores logins and screens sign-ups with `risk`.
+    pub fn with_risk(mut self, risk: Arc<Risk>) -> Self {
+        self.risk = Some(risk);
+        self
     }
 
     /// The audit log every account event goes to.

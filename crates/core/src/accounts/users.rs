@@ -67,9 +67,25 @@ impl Accounts {
         }
     }
 
-    /// Self-registration: a `user` with the given password, audited. (Threat
-    /// intelligence checks of the email and IP arrive with the intel issue.)
+    /// Self-registration: a `user` with the given password, audited. With
+    /// threat intelligence, the email and the caller's IP are screened first
+    /// and a refusal is audited (`registered`, outcome `denied`).
     pub async fn register(&self, email: &str, password: &str, ctx: &RequestContext) -> Result<User, AccountError> {
+        let email_normalized = normalize_email(email)?;
+        if let Some(risk) = &self.risk {
+            let screening = risk.screen_registration(email.trim(), ctx).await;
+            if !screening.passed() {
+                self.audit(
+                    AuditAction::Registered,
+                    AuditOutcome::Denied,
+                    ctx,
+                    None,
+                    json!({"email": email_normalized, "screening": screening}),
+                )
+                .await?;
+                return Err(AccountError::RegistrationDenied { screening });
+            }
+        }
         let (user, _) = self.create_user(email, Some(password), "user", ctx.now).await?;
         self.audit(AuditAction::Registered, AuditOutcome::Success, ctx, Some(user.id), json!({"email": user.email}))
             .await?;
@@ -149,7 +165,7 @@ impl Accounts {
     pub async fn unlock(&self, email: &str, ctx: &RequestContext) -> Result<(), AccountError> {
         let email = normalize_email(email)?;
         self.state.clear_until(&super::login::lock_key(&email)).await.map_err(AccountError::internal)?;
-        self.state.reset(&super::login::failures_key(&email)).await.map_err(AccountError::internal)?;
+        self.reset_failures(&email).await?;
         let user_id = self.store.user_by_email(&email).await.map_err(AccountError::internal)?.map(|u| u.id);
         self.audit(AuditAction::Unlock, AuditOutcome::Success, ctx, user_id, json!({"email": email})).await
     }

@@ -1,11 +1,9 @@
 //! `GET /v1/audit` (admin): filter and page the audit trail.
 
-use std::sync::Arc;
-
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use portcullis_core::audit::{AuditErrorKind, AuditFilter, AuditLog, MAX_PAGE, NoGeo, parse_ms};
+use portcullis_core::audit::{AuditErrorKind, AuditFilter, AuditLog, MAX_PAGE, parse_ms};
 use serde::Deserialize;
 
 use crate::auth::Admin;
@@ -29,10 +27,10 @@ pub struct AuditQuery {
     limit: Option<String>,
 }
 
-/// The audit log of this instance's store. (No GeoIP source is wired yet;
-/// listing never needs one.)
+/// The service's one audit log (GeoIP enrichment and webhook subscribers
+/// included), shared with the accounts service.
 pub(crate) fn audit_log(state: &AppState) -> AuditLog {
-    AuditLog::new(state.store().clone(), Arc::new(NoGeo))
+    state.accounts().audit_log().clone()
 }
 
 /// The current time in Unix milliseconds (the clock has second resolution).

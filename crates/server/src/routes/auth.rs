@@ -21,6 +21,7 @@ pub(crate) fn context(state: &AppState, client: ClientContext, actor: Option<Str
         client_id: client.client_id,
         request_id: crate::middleware::current_request_id(),
         actor,
+        captcha_verified: false,
         now: state.now(),
     }
 }
@@ -59,12 +60,21 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<Response, ApiError> {
     check_captcha(&state, body.captcha_token.as_deref(), client.ip.as_deref(), "login").await?;
-    let ctx = context(&state, client, None);
+    let mut ctx = context(&state, client, None);
+    // With captcha configured, reaching here means this request solved one.
+    ctx.captcha_verified = state.captcha().is_some();
     match state.accounts().login(&body.email, &body.password, &ctx).await? {
         LoginOutcome::Tokens(pair) => Ok(axum::Json(pair).into_response()),
-        LoginOutcome::MfaRequired { mfa_token } => {
+        LoginOutcome::MfaRequired { mfa_token, risk: None } => {
             Ok(axum::Json(json!({"mfa_required": true, "mfa_token": mfa_token})).into_response())
         }
+        LoginOutcome::MfaRequired { mfa_token, risk: Some(risk) } => Ok(axum::Json(json!({
+            "mfa_required": true,
+            "mfa_token": mfa_token,
+            "reason": "risk",
+            "risk": risk.to_json(),
+        }))
+        .into_response()),
     }
 }
 

@@ -5,6 +5,7 @@ mod audit;
 pub(crate) mod auth;
 mod clients;
 mod health;
+mod intel;
 mod keys;
 mod oauth;
 mod tokens;
@@ -45,6 +46,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/clients/{id}/secret", post(clients::rotate_secret))
         .route("/v1/api-keys", post(api_keys::create).get(api_keys::list))
         .route("/v1/api-keys/{id}", get(api_keys::get).delete(api_keys::revoke))
+        .route("/v1/intel/email", post(intel::email))
+        .route("/v1/intel/ip", post(intel::ip))
+        .route("/v1/intel/url", post(intel::url))
+        .route("/v1/intel/status", get(intel::status))
+        .route("/v1/intel/reload", post(intel::reload))
         .route("/v1/whoami", get(whoami::whoami))
         .route("/oauth/token", post(oauth::token))
         .route("/oauth/introspect", post(oauth::introspect))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portcullis_store::testing::TestDatabase;
-use portcullis_store::{NewUser, Session, SessionUse, Store, StoreErrorKind, UserPatch};
+use portcullis_store::{LoginRecord, NewUser, Session, SessionUse, Store, StoreErrorKind, UserPatch};
 
 macro_rules! user_suite {
     ($db:expr) => {
@@ -11,6 +11,7 @@ macro_rules! user_suite {
             users_are_unique_by_normalized_email,
             users_list_by_search_and_cursor,
             updates_and_deletes_apply,
+            a_login_remembers_where_and_with_what_it_happened,
             a_totp_step_is_accepted_once_even_concurrently,
             backup_codes_work_once,
             a_refresh_token_is_single_use_even_concurrently,
@@ -91,7 +92,8 @@ pub async fn updates_and_deletes_apply(store: Arc<dyn Store>) {
         ("admin", 2_000, user.password_hash)
     );
     assert_eq!(store.update_user(user.id + 9, &patch, 2_000).await.unwrap_err().kind(), StoreErrorKind::NotFound);
-    store.record_login(user.id, 3_000, Some("10.0.0.1")).await.unwrap();
+    let login = LoginRecord { at: 3_000, ip: Some("10.0.0.1".into()), ..LoginRecord::default() };
+    store.record_login(user.id, &login).await.unwrap();
     let read = store.user_by_id(user.id).await.unwrap().unwrap();
     assert_eq!((read.last_login_at, read.last_login_ip.as_deref()), (Some(3_000), Some("10.0.0.1")));
     store.create_session(&session(user.id, "t1", "f1", 9_999)).await.unwrap();
@@ -100,6 +102,31 @@ pub async fn updates_and_deletes_apply(store: Arc<dyn Store>) {
     assert!(!store.delete_user(user.id).await.unwrap());
     assert!(store.user_by_id(user.id).await.unwrap().is_none());
     assert_eq!(store.use_session("t1", 2_000).await.unwrap(), SessionUse::Unknown);
+}
+
+pub async fn a_login_remembers_where_and_with_what_it_happened(store: Arc<dyn Store>) {
+    let user = store.create_user(&new_user("traveller@example.com")).await.unwrap();
+    assert_eq!((user.last_login_country, user.last_login_latitude, user.last_login_device), (None, None, None));
+    let berlin = LoginRecord {
+        at: 5_000,
+        ip: Some("203.0.113.9".into()),
+        country: Some("DE".into()),
+        latitude: Some(52.52),
+        longitude: Some(-13.405),
+        device: Some("Firefox on Linux".into()),
+    };
+    store.record_login(user.id, &berlin).await.unwrap();
+    let read = store.user_by_id(user.id).await.unwrap().unwrap();
+    assert_eq!(read.last_login_at, Some(5_000));
+    assert_eq!(read.last_login_country.as_deref(), Some("DE"));
+    assert_eq!((read.last_login_latitude, read.last_login_longitude), (Some(52.52), Some(-13.405)));
+    assert_eq!(read.last_login_device.as_deref(), Some("Firefox on Linux"));
+    // A later login without a known location clears the old one: it is no
+    // longer where the user last was.
+    let unknown = LoginRecord { at: 6_000, ip: Some("10.0.0.1".into()), ..LoginRecord::default() };
+    store.record_login(user.id, &unknown).await.unwrap();
+    let read = store.user_by_email("traveller@example.com").await.unwrap().unwrap();
+    assert_eq!((read.last_login_country, read.last_login_latitude, read.last_login_device), (None, None, None));
 }
 
 pub async fn a_totp_step_is_accepted_once_even_concurrently(store: Arc<dyn Store>) {
