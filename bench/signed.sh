@@ -17,7 +17,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 PORT=${PORT:-18081}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -q -p portcullis
-bin=$PWD/target/release/portcullis
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/portcullis
 dir=$(mktemp -d)
 cleanup() { [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT
