@@ -528,6 +528,8 @@ pub struct Config {
     pub webhooks: Option<WebhookSettings>,
     /// `[[gateway.routes]]`, validated.
     pub gateway_routes: Vec<portcullis_server::gateway::RouteSpec>,
+    /// `gateway.token_cache`.
+    pub gateway_token_cache: bool,
     pub master_key: Option<SecretSource>,
     pub intel: IntelSettings,
     pub risk: portcullis_core::risk::RiskConfig,
@@ -870,6 +872,7 @@ impl RawConfig {
             },
             webhooks,
             gateway_routes,
+            gateway_token_cache: self.gateway.token_cache,
             master_key: self.secrets.master_key.as_deref().map(SecretSource::parse),
             intel: IntelSettings {
                 provider: intel_provider,

@@ -53,7 +53,7 @@ pub async fn run(
         Duration::from_secs(config.key_refresh_interval_seconds),
         shutdown_rx,
     ));
-    let gateway = Arc::new(Gateway::new(config.gateway_routes.clone()));
+    let gateway = Arc::new(Gateway::new(config.gateway_routes.clone(), config.gateway_token_cache));
     tokio::spawn(reload_on_hangup(gateway.clone(), services.intel.clone(), services.clock.clone(), reload));
     let state = AppState::new(
         ServerConfig {

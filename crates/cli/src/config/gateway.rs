@@ -11,10 +11,17 @@ use portcullis_server::gateway::{AuthMode, Authorization, CorsPolicy, JwtSource,
 use serde::{Deserialize, Serialize};
 
 /// The gateway section.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RawGateway {
+    pub token_cache: bool,
     pub routes: Vec<RawRoute>,
+}
+
+impl Default for RawGateway {
+    fn default() -> Self {
+        RawGateway { token_cache: true, routes: Vec::new() }
+    }
 }
 
 /// One route as written.

@@ -298,6 +298,12 @@ pub const KEYS: &[Key] = &[
     },
     Key { path: "webhooks.timeout_ms", default: Some("5000"), example: "", doc: "Timeout of one delivery attempt." },
     Key {
+        path: "gateway.token_cache",
+        default: Some("true"),
+        example: "",
+        doc: "Cache verified JWTs (keyed by a SHA-256 of the token, never past its exp; key publication and revocation are still checked on every hit, authorization is never cached). false verifies every request in full.",
+    },
+    Key {
         path: "gateway.routes",
         default: Some("[]"),
         example: "",

@@ -52,7 +52,8 @@ use token_cache::{CachedToken, TokenCache};
 pub struct Gateway {
     table: ArcSwap<RouteTable>,
     client: proxy::UpstreamClient,
-    tokens: TokenCache,
+    /// `None` when the cache is off (`gateway.token_cache = false`).
+    tokens: Option<TokenCache>,
 }
 
 /// The route a request matched, passed from the rate-limit phase on.
@@ -99,12 +100,12 @@ impl IntoResponse for GatewayError {
 }
 
 impl Gateway {
-    /// A gateway serving `routes`.
-    pub fn new(routes: Vec<RouteSpec>) -> Self {
+    /// A gateway serving `routes`, caching verified tokens when `token_cache`.
+    pub fn new(routes: Vec<RouteSpec>, token_cache: bool) -> Self {
         Gateway {
             table: ArcSwap::from_pointee(build(routes)),
             client: proxy::UpstreamClient::new(),
-            tokens: TokenCache::default(),
+            tokens: token_cache.then(TokenCache::default),
         }
     }
 
@@ -303,7 +304,8 @@ async fn verify_cached(
         JwtSource::Remote { url, .. } => url.as_str(),
     };
     let key = token_cache::key(source_name, token);
-    if let Some(hit) = gateway.tokens.get(&key, now) {
+    let cache = gateway.tokens.as_ref();
+    if let Some(hit) = cache.and_then(|c| c.get(&key, now)) {
         let key_live = match source {
             JwtSource::Own => {
                 hit.kid.as_deref().is_none_or(|kid| state.tokens().keys().snapshot().is_published(kid, now))
@@ -314,7 +316,9 @@ async fn verify_cached(
         if key_live && !revoked(state, hit.jti.as_deref(), now).await? {
             return Ok(hit.identity);
         }
-        gateway.tokens.remove(&key);
+        if let Some(c) = cache {
+            c.remove(&key);
+        }
     }
     let verified = match source {
         JwtSource::Own => state.tokens().verify(token, now).await,
@@ -325,8 +329,8 @@ async fn verify_cached(
         return Err(ApiError::new(ErrorCode::Revoked, "the token was revoked").into());
     }
     let identity = Arc::new(GatewayIdentity::from_claims(verified.claims()));
-    if let Some(exp) = verified.exp() {
-        gateway.tokens.put(
+    if let (Some(cache), Some(exp)) = (cache, verified.exp()) {
+        cache.put(
             key,
             CachedToken {
                 identity: identity.clone(),
