@@ -7,7 +7,7 @@ use std::time::Duration;
 use portcullis_core::rate_limit::{RateClass, RateSpec};
 use portcullis_core::remote_jwks::{RemoteJwks, RemoteJwksConfig};
 use portcullis_jose::Validation;
-use portcullis_server::gateway::{AuthMode, Authorization, CorsPolicy, JwtSource, RouteRate, RouteSpec};
+use portcullis_server::gateway::{AuthMode, Authorization, CorsPolicy, IntelDeny, JwtSource, RouteRate, RouteSpec};
 use serde::{Deserialize, Serialize};
 
 /// The gateway section.
@@ -42,6 +42,9 @@ pub struct RawRoute {
     pub cors: Option<RawCors>,
     pub allow_ips: Vec<String>,
     pub deny_ips: Vec<String>,
+    pub deny: Vec<String>,
+    pub deny_countries: Vec<String>,
+    pub allow_countries: Vec<String>,
     pub auth: String,
     pub jwks_url: Option<String>,
     pub issuer: Option<String>,
@@ -69,6 +72,9 @@ impl Default for RawRoute {
             cors: None,
             allow_ips: Vec::new(),
             deny_ips: Vec::new(),
+            deny: Vec::new(),
+            deny_countries: Vec::new(),
+            allow_countries: Vec::new(),
             auth: "jwt".into(),
             jwks_url: None,
             issuer: None,
@@ -114,6 +120,15 @@ fn nets(list: &[String], key: &str, problems: &mut Vec<String>) -> Vec<ipnet::Ip
             Vec::new()
         }
     }
+}
+
+fn countries(list: &[String], key: &str, problems: &mut Vec<String>) -> Vec<String> {
+    for c in list {
+        if c.len() != 2 || !c.bytes().all(|b| b.is_ascii_alphabetic()) {
+            problems.push(format!("{key}: {c:?} is not an ISO 3166-1 alpha-2 country code"));
+        }
+    }
+    list.iter().map(|c| c.to_ascii_uppercase()).collect()
 }
 
 fn methods(list: &[String], key: &str, problems: &mut Vec<String>) -> Vec<axum::http::Method> {
@@ -245,6 +260,13 @@ impl RawRoute {
             cors,
             allow_ips: nets(&self.allow_ips, &key("allow_ips"), problems),
             deny_ips: nets(&self.deny_ips, &key("deny_ips"), problems),
+            deny: self
+                .deny
+                .iter()
+                .filter_map(|d| d.parse::<IntelDeny>().map_err(|e| problems.push(format!("{}: {e}", key("deny")))).ok())
+                .collect(),
+            deny_countries: countries(&self.deny_countries, &key("deny_countries"), problems),
+            allow_countries: countries(&self.allow_countries, &key("allow_countries"), problems),
             auth,
             authorization: Authorization {
                 roles: self.roles.clone(),

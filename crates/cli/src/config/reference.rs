@@ -307,7 +307,7 @@ pub const KEYS: &[Key] = &[
         path: "gateway.routes",
         default: Some("[]"),
         example: "",
-        doc: "API gateway routes, each a `[[gateway.routes]]` table: `name`, `host`, `path_prefix` (default \"/\"), `strip_prefix`, `upstreams` (http URLs, round robin), `methods`, `content_types`, `max_body_bytes` (1 MiB), `timeout_ms` (30000), `rate_limit` or `rate_class` (default \"validation\"), `cors` (`allowed_origins`, `allowed_methods`, `allowed_headers`, `exposed_headers`, `allow_credentials`, `max_age_seconds`), `allow_ips`, `deny_ips`, `auth` (`jwt` (default), `api_key`, `hmac`, `none`), `jwks_url` / `issuer` / `audience` (jwt from another issuer), `roles`, `scopes`, `client_ids` (a route with auth and no rule admits nobody). See docs/gateway.md. Reloaded on SIGHUP.",
+        doc: "API gateway routes, each a `[[gateway.routes]]` table: `name`, `host`, `path_prefix` (default \"/\"), `strip_prefix`, `upstreams` (http URLs, round robin), `methods`, `content_types`, `max_body_bytes` (1 MiB), `timeout_ms` (30000), `rate_limit` or `rate_class` (default \"validation\"), `cors` (`allowed_origins`, `allowed_methods`, `allowed_headers`, `exposed_headers`, `allow_credentials`, `max_age_seconds`), `allow_ips`, `deny_ips`, `deny` (`tor`, `vpn`, `proxy`, `hosting`, `crawler`), `deny_countries`, `allow_countries`, `auth` (`jwt` (default), `api_key`, `hmac`, `none`), `jwks_url` / `issuer` / `audience` (jwt from another issuer), `roles`, `scopes`, `client_ids` (a route with auth and no rule admits nobody). See docs/gateway.md. Reloaded on SIGHUP.",
     },
     Key {
         path: "secrets.master_key",

@@ -223,7 +223,7 @@ async fn futures_in_order(http: &reqwest::Client, url: &str, n: usize) -> Vec<u1
 }
 
 #[tokio::test]
-async fn upstream_failures_are_502_and_504_and_a_dead_target_is_skipped() {
+async fn upstream_failures_are_502_and_504_a_dead_target_is_skipped_and_tor_can_be_refused() {
     let (up, seen) = upstream("alive").await;
     // A port that was just free: connections to it are refused.
     let dead = {
@@ -250,9 +250,19 @@ path_prefix = "/slow"
 upstreams = ["{up}"]
 auth = "none"
 timeout_ms = 200
+
+[[gateway.routes]]
+name = "no-tor"
+path_prefix = "/no-tor"
+upstreams = ["{up}"]
+auth = "none"
+deny = ["tor"]
 "#
     );
     let env = env(&config);
+    let tor_list = env.path("tor-exits.txt");
+    std::fs::write(&tor_list, "# exits\n185.220.101.77\n").unwrap();
+    env.ok(&["intel", "update", "--tor", tor_list.to_str().unwrap()]);
     let server = env.gateway();
     let http = reqwest::Client::new();
     for _ in 0..4 {
@@ -267,6 +277,15 @@ timeout_ms = 200
         (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"].clone()),
         (504, json!("gateway_timeout"))
     );
+    // Intel rules: a Tor exit is refused before anything else is looked at.
+    let r = http.get(server.url("/no-tor/x")).header("x-forwarded-for", "185.220.101.77").send().await.unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.json::<Value>().await.unwrap()["error"].clone()),
+        (403, json!("ip_not_allowed"))
+    );
+    let r = http.get(server.url("/no-tor/x")).header("x-forwarded-for", "185.220.101.78").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
     // `portcullis gateway` serves only the proxy (and health).
     assert_eq!(http.get(server.url("/v1/whoami")).send().await.unwrap().status(), 404);
     assert_eq!(http.get(server.url("/healthz")).send().await.unwrap().status(), 200);

@@ -39,7 +39,7 @@ use axum::response::{IntoResponse, Response};
 
 pub use cors::CorsPolicy;
 pub use identity::GatewayIdentity;
-pub use route::{AuthMode, Authorization, JwtSource, Route, RouteRate, RouteSpec, RouteTable};
+pub use route::{AuthMode, Authorization, IntelDeny, JwtSource, Route, RouteRate, RouteSpec, RouteTable};
 
 use crate::client_auth::ClientIdentity;
 use crate::error::{ApiError, ErrorCode};
@@ -187,6 +187,7 @@ async fn run(state: &AppState, gateway: &Gateway, route: &Route, request: Reques
     // `Request` is not `Sync` (its body): the phases below look at the parts.
     let (parts, body) = request.into_parts();
     validate(spec, &parts, client_ip)?;
+    screen(state, spec, &parts, client_ip)?;
     let identity = authenticate(state, gateway, spec, &parts).await?;
     if let Some(identity) = &identity
         && !identity.is_allowed(&spec.authorization)
@@ -231,6 +232,48 @@ fn validate(spec: &RouteSpec, request: &Parts, client_ip: Option<std::net::IpAdd
                 ApiError::new(ErrorCode::UnsupportedMediaType, "this route does not accept this content type").into()
             );
         }
+    }
+    Ok(())
+}
+
+/// Phase 5, continued: the route's intel rules (kinds of address, countries),
+/// from the offline data — no provider call on the request path.
+fn screen(
+    state: &AppState,
+    spec: &RouteSpec,
+    parts: &Parts,
+    client_ip: Option<std::net::IpAddr>,
+) -> Result<(), GatewayError> {
+    if spec.deny.is_empty() && spec.deny_countries.is_empty() && spec.allow_countries.is_empty() {
+        return Ok(());
+    }
+    let refuse = |why: &str| -> Result<(), GatewayError> {
+        Err(ApiError::new(ErrorCode::IpNotAllowed, format!("this route refuses {why} addresses")).into())
+    };
+    let Some(ip) = client_ip else { return refuse("unidentified") };
+    let engine = state.intel().engine();
+    let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let seen = engine.check_ip_offline(ip, ua);
+    for kind in &spec.deny {
+        let hit = match kind {
+            IntelDeny::Tor => seen.tor == Some(true),
+            IntelDeny::Vpn => seen.vpn == Some(true),
+            IntelDeny::Proxy => seen.proxy == Some(true),
+            IntelDeny::Crawler => seen.is_crawler,
+            IntelDeny::Hosting => engine.is_hosting(ip) == Some(true),
+        };
+        if hit {
+            return refuse(&format!("{kind:?}").to_ascii_lowercase());
+        }
+    }
+    let country = seen.country_code.as_deref().map(str::to_ascii_uppercase);
+    if let Some(c) = &country
+        && spec.deny_countries.contains(c)
+    {
+        return refuse(&format!("{c}"));
+    }
+    if !spec.allow_countries.is_empty() && !country.as_ref().is_some_and(|c| spec.allow_countries.contains(c)) {
+        return refuse("this country's");
     }
     Ok(())
 }

@@ -28,6 +28,31 @@ pub enum AuthMode {
     Hmac,
 }
 
+/// A kind of address a route can refuse, as threat intelligence sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntelDeny {
+    Tor,
+    Vpn,
+    Proxy,
+    Hosting,
+    Crawler,
+}
+
+impl std::str::FromStr for IntelDeny {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "tor" => IntelDeny::Tor,
+            "vpn" => IntelDeny::Vpn,
+            "proxy" => IntelDeny::Proxy,
+            "hosting" => IntelDeny::Hosting,
+            "crawler" => IntelDeny::Crawler,
+            other => return Err(format!("{other:?} is not tor, vpn, proxy, hosting or crawler")),
+        })
+    }
+}
+
 /// Which bucket limits a route, per client address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteRate {
@@ -93,6 +118,13 @@ pub struct RouteSpec {
     pub allow_ips: Vec<IpNet>,
     /// These addresses may never call.
     pub deny_ips: Vec<IpNet>,
+    /// Kinds of address refused (threat intelligence, offline data).
+    pub deny: Vec<IntelDeny>,
+    /// ISO country codes refused.
+    pub deny_countries: Vec<String>,
+    /// When non-empty, only these ISO country codes may call (an address
+    /// whose country is unknown is refused).
+    pub allow_countries: Vec<String>,
     pub auth: AuthMode,
     pub authorization: Authorization,
 }
@@ -187,6 +219,9 @@ mod tests {
             cors: None,
             allow_ips: vec![],
             deny_ips: vec![],
+            deny: vec![],
+            deny_countries: vec![],
+            allow_countries: vec![],
             auth: AuthMode::None,
             authorization: Authorization::default(),
         };
