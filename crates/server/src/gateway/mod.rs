@@ -270,7 +270,7 @@ fn screen(
     if let Some(c) = &country
         && spec.deny_countries.contains(c)
     {
-        return refuse(&format!("{c}"));
+        return refuse(c);
     }
     if !spec.allow_countries.is_empty() && !country.as_ref().is_some_and(|c| spec.allow_countries.contains(c)) {
         return refuse("this country's");
