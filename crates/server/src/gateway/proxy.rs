@@ -37,6 +37,14 @@ const HOP_BY_HOP: [&str; 8] = [
 /// Identity headers only the gateway may set.
 const IDENTITY: [&str; 4] = ["x-auth-subject", "x-auth-role", "x-auth-client", "x-auth-scopes"];
 
+/// Upstream responses up to this size (by `Content-Length`) are read whole
+/// and sent with their head in one write.
+const COALESCE_BYTES: usize = 64 * 1024;
+
+fn declared(headers: &HeaderMap) -> Option<usize> {
+    headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+}
+
 /// The pooled HTTP/1.1 client to upstreams.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient(Client<HttpConnector, Body>);
@@ -177,7 +185,22 @@ pub async fn forward(
             Ok(Ok(response)) => {
                 let (mut parts, incoming) = response.into_parts();
                 drop_hop_by_hop(&mut parts.headers);
-                return Ok(Response::from_parts(parts, Body::new(incoming)).into_response());
+                let small = declared(&parts.headers).is_some_and(|n| n <= COALESCE_BYTES);
+                let body = if small {
+                    // A small body goes out in the same write as the head
+                    // (one segment instead of two); larger ones stream.
+                    let bytes = tokio::time::timeout(
+                        route.spec.timeout,
+                        axum::body::to_bytes(Body::new(incoming), COALESCE_BYTES),
+                    )
+                    .await
+                    .map_err(|_| GatewayError::UpstreamTimeout)?
+                    .map_err(|e| GatewayError::UpstreamFailed(format!("{base}: reading the body: {e}")))?;
+                    Body::from(bytes)
+                } else {
+                    Body::new(incoming)
+                };
+                return Ok(Response::from_parts(parts, body).into_response());
             }
             Ok(Err(e)) if e.is_connect() => {
                 route.upstreams.eject(index);
