@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc rather than glibc malloc: the request path allocates small,
+/// short-lived objects on every request (see docs/architecture.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// How a command ended, beyond success.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
