@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -72,10 +72,14 @@ pub fn request_context(state: &AppState, parts: &Parts) -> RequestContext {
 }
 
 /// The phase itself (a `from_fn_with_state` middleware).
-pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn authenticate(state: &AppState, request: Request, next: Next) -> Response {
+    // Most requests present no client credentials: they pass untouched.
+    if !request.headers().contains_key("x-api-key") && !request.headers().contains_key("x-client-id") {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
-    let ctx = request_context(&state, &parts);
-    let (identity, body) = match identify(&state, &parts, body, &ctx).await {
+    let ctx = request_context(state, &parts);
+    let (identity, body) = match identify(state, &parts, body, &ctx).await {
         Ok(found) => found,
         Err(e) => {
             state.metrics().observe_client_auth(e.code().code());
@@ -94,7 +98,7 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
                     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
                     let ip = ctx.ip.as_deref().and_then(|ip| ip.parse().ok()).unwrap_or([0, 0, 0, 0].into());
                     let bucket = format!("client:{}", client.client.id);
-                    return crate::rate_limit::denied(&state, &d, ip, &bucket, route.as_deref().unwrap_or("")).await;
+                    return crate::rate_limit::denied(state, &d, ip, &bucket, route.as_deref().unwrap_or("")).await;
                 }
                 Ok(d) => client_decision = Some(d),
                 Err(e) => {

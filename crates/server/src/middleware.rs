@@ -9,36 +9,54 @@ use axum::http::{HeaderValue, header::HeaderName};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::metrics::RouteName;
 use crate::state::AppState;
 
 /// The request id header.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST_ID: HeaderValue;
 }
 
 /// The id of the request being handled on this task, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    REQUEST_ID.try_with(|id| id.to_str().ok().map(str::to_owned)).ok().flatten()
+}
+
+/// The same id as a header value (a cheap clone, for passing it upstream).
+pub fn current_request_id_header() -> Option<HeaderValue> {
+    REQUEST_ID.try_with(HeaderValue::clone).ok()
 }
 
 /// An incoming id is kept when it is short, visible ASCII (it ends up in logs
 /// and upstream headers); otherwise a fresh one is generated.
-fn accept_request_id(value: Option<&HeaderValue>) -> Option<String> {
-    let value = value?.to_str().ok()?;
-    let ok = !value.is_empty() && value.len() <= 128 && value.bytes().all(|b| b.is_ascii_graphic());
-    ok.then(|| value.to_owned())
+fn accept_request_id(value: Option<&HeaderValue>) -> Option<HeaderValue> {
+    let value = value?;
+    let bytes = value.as_bytes();
+    let ok = !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(u8::is_ascii_graphic);
+    ok.then(|| value.clone())
 }
 
-fn generate_request_id() -> String {
+/// A random UUID v4, formatted without intermediate strings.
+fn generate_request_id() -> HeaderValue {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     // The id is not a secret; an all-zero id on RNG failure is harmless.
     let _ = aws_lc_rs::rand::fill(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let h: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    let mut text = [b'-'; 36];
+    let mut at = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
+        }
+        text[at] = HEX[usize::from(b >> 4)];
+        text[at + 1] = HEX[usize::from(b & 0x0f)];
+        at += 2;
+    }
+    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
 }
 
 /// The method as a metrics label: the standard ones, else "OTHER" (a client
@@ -57,34 +75,51 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-/// Request id, metrics and access log in one layer (one task-local scope, one timer).
-pub async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// The phases every request passes before its handler, in one layer and one
+/// future (no boxing between phases): request id, metrics and access log
+/// wrap the rate-limit phase (so 429s are counted and logged too), which
+/// wraps client authentication (so a flood of bad signatures is limited
+/// before any is checked).
+pub async fn pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    observe(&state, request, async |request| {
+        crate::rate_limit::limit(&state, request, async |request| {
+            crate::client_auth::authenticate(&state, request, next).await
+        })
+        .await
+    })
+    .await
+}
+
+/// Request id, metrics and access log (one task-local scope, one timer).
+pub async fn observe(state: &AppState, request: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let started = Instant::now();
     let id = accept_request_id(request.headers().get(&X_REQUEST_ID)).unwrap_or_else(generate_request_id);
     let method = method_label(request.method());
-    let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let mut response = REQUEST_ID.scope(id.clone(), next.run(request)).await;
+    let matched = request.extensions().get::<MatchedPath>().cloned();
+    let mut response = REQUEST_ID.scope(id.clone(), next(request)).await;
     // A gateway route names itself on the response; anything else unmatched
     // is one label (unknown paths must not create unbounded series).
-    let route = matched
-        .or_else(|| response.extensions().get::<crate::gateway::RouteLabel>().map(|l| l.0.clone()))
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = match matched {
+        Some(path) => RouteName::Matched(path),
+        None => match response.extensions().get::<crate::gateway::RouteLabel>() {
+            Some(label) => RouteName::Shared(label.0.clone()),
+            None => RouteName::Fixed("unmatched"),
+        },
+    };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics().observe_request(method, &route, status, elapsed);
     if state.config().access_log {
         tracing::info!(
             target: "access",
-            request_id = %id,
+            request_id = id.to_str().unwrap_or_default(),
             method,
             route = %route,
             status,
             micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         );
     }
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
-    }
+    response.headers_mut().insert(X_REQUEST_ID.clone(), id);
     response
 }
 
@@ -95,7 +130,7 @@ mod tests {
     #[test]
     fn a_well_formed_incoming_request_id_is_kept() {
         let v = HeaderValue::from_static("abc-123");
-        assert_eq!(accept_request_id(Some(&v)).as_deref(), Some("abc-123"));
+        assert_eq!(accept_request_id(Some(&v)), Some(v));
     }
 
     #[test]
@@ -109,8 +144,13 @@ mod tests {
     #[test]
     fn generated_request_ids_look_like_uuid_v4() {
         let id = generate_request_id();
-        assert_eq!(id.len(), 36);
-        assert_eq!(&id[14..15], "4");
+        let text = id.to_str().unwrap();
+        assert_eq!(text.len(), 36);
+        let groups: Vec<usize> = text.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12]);
+        assert_eq!(&text[14..15], "4");
+        assert!(matches!(&text[19..20], "8" | "9" | "a" | "b"));
+        assert!(text.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
         assert_ne!(id, generate_request_id());
     }
 }

@@ -3,9 +3,8 @@
 
 use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use portcullis_core::rate_limit::RateClass;
@@ -82,54 +81,47 @@ pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
 /// Counts the request once and lets it through, or answers 429 / 503. A
 /// request no API route matched is matched against the gateway's routes
 /// here, and the route travels on to the gateway as a request extension.
-pub async fn limit(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let matched = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+pub async fn limit(state: &AppState, mut request: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let bucket = match (&matched, state.gateway()) {
-        (Some(route), _) => class_of(route).map(|class| Bucket::Class(class, route.clone())),
+        (Some(route), _) => class_of(route.as_str()).map(|class| Bucket::Class(class, route.as_str().to_owned())),
         (None, Some(gateway)) => {
-            let host = crate::gateway::request_host(&request);
-            gateway.find(host.as_deref(), request.uri().path()).map(|route| {
-                let bucket = Bucket::Gateway(route.clone());
-                request.extensions_mut().insert(MatchedRoute(route));
-                bucket
+            let found = gateway.find(crate::gateway::request_host(&request).as_deref(), request.uri().path());
+            found.map(|route| {
+                request.extensions_mut().insert(MatchedRoute(route.clone()));
+                Bucket::Gateway(route)
             })
         }
         (None, None) => None,
     };
     let (Some(limiter), Some(bucket)) = (state.limiter(), bucket) else {
-        return next.run(request).await;
+        return next(request).await;
     };
     let peer = request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    let Some(peer) = peer else { return next.run(request).await };
+    let Some(peer) = peer else { return next(request).await };
     let client = crate::client_ip::resolve(peer, request.headers(), &state.config().trusted_proxies);
     let now_ms = state.now().saturating_mul(1000);
     let ip = client.to_string();
-    let (decision, label, route) = match &bucket {
-        Bucket::Class(class, route) => {
-            (limiter.check(*class, route, &ip, now_ms).await, class.as_str().to_owned(), route.clone())
-        }
-        Bucket::Gateway(route) => {
-            let name = &route.spec.name;
-            let decision = match route.spec.rate {
-                RouteRate::Class(class) => limiter.check(class, &format!("gateway:{name}"), &ip, now_ms).await,
-                RouteRate::Own(rate) => limiter.check_gateway_route(name, &ip, &rate, now_ms).await,
-            };
-            (decision, format!("gateway:{name}"), format!("gateway:{name}"))
-        }
+    let decision = match &bucket {
+        Bucket::Class(class, route) => limiter.check(*class, route, &ip, now_ms).await,
+        Bucket::Gateway(route) => match route.spec.rate {
+            RouteRate::Class(class) => limiter.check(class, &route.label, &ip, now_ms).await,
+            RouteRate::Own(rate) => limiter.check_gateway_route(&route.spec.name, &ip, &rate, now_ms).await,
+        },
     };
     let decision = match decision {
         Ok(d) => d,
         Err(e) => {
-            tracing::error!(bucket = %label, error = %e, "rate limiting unavailable; refusing (fail_closed)");
+            tracing::error!(bucket = %bucket.label(), error = %e, "rate limiting unavailable; refusing (fail_closed)");
             return ApiError::new(ErrorCode::Unavailable, "rate limiting is unavailable; retry shortly")
                 .retry_after(1)
                 .into_response();
         }
     };
     if !decision.allowed {
-        return denied(&state, &decision, client, &label, &route).await;
+        return denied(state, &decision, client, bucket.label(), bucket.route()).await;
     }
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     set_headers(response.headers_mut(), &decision);
     response
 }
@@ -140,6 +132,24 @@ enum Bucket {
     Class(RateClass, String),
     /// A gateway route's class or own rate.
     Gateway(std::sync::Arc<crate::gateway::Route>),
+}
+
+impl Bucket {
+    /// What was exhausted, for the 429 and the audit event.
+    fn label(&self) -> &str {
+        match self {
+            Bucket::Class(class, _) => class.as_str(),
+            Bucket::Gateway(route) => &route.label,
+        }
+    }
+
+    /// The route counted.
+    fn route(&self) -> &str {
+        match self {
+            Bucket::Class(_, route) => route,
+            Bucket::Gateway(route) => &route.label,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -77,15 +77,9 @@ pub fn gateway_router(state: AppState) -> Router {
 /// The phases every request passes before its handler (PRODUCT §8, ARCHITECTURE
 /// "the pipeline, once"), for the API and the gateway alike.
 fn layered(router: Router<AppState>, state: &AppState) -> Router<AppState> {
-    router
-        // Layers run outermost-last: observe (request id, metrics, access log)
-        // wraps the rate-limit phase, so 429s are counted and logged too;
-        // client authentication runs after rate limiting, so a flood of bad
-        // signatures is limited before any is checked. `layer` (not
-        // route_layer) also sees 404s.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::client_auth::authenticate))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::rate_limit::limit))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::observe))
+    // `layer` (not route_layer) also sees 404s. The phases' order is in
+    // `middleware::pipeline`.
+    router.layer(axum::middleware::from_fn_with_state(state.clone(), crate::middleware::pipeline))
 }
 
 async fn method_not_allowed() -> ApiError {
