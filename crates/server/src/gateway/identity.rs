@@ -1,6 +1,7 @@
 //! Who a gateway request authenticated as, whatever the means, and the
 //! authorization rule applied to it on every request.
 
+use axum::http::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
 use super::route::Authorization;
@@ -13,9 +14,39 @@ pub struct GatewayIdentity {
     pub role: Option<String>,
     pub client: Option<String>,
     pub scopes: Vec<String>,
+    /// The `X-Auth-*` headers, built once (a cached identity is reused for
+    /// every request of its token).
+    upstream: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl GatewayIdentity {
+    /// An identity and its upstream headers. A value that cannot be a header
+    /// (a control character in a claim) is left out rather than mangled.
+    pub fn new(subject: String, role: Option<String>, client: Option<String>, scopes: Vec<String>) -> Self {
+        let mut upstream = Vec::with_capacity(4);
+        let mut add = |name: &'static str, value: &str| {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                upstream.push((HeaderName::from_static(name), v));
+            }
+        };
+        add("x-auth-subject", &subject);
+        if let Some(role) = &role {
+            add("x-auth-role", role);
+        }
+        if let Some(client) = &client {
+            add("x-auth-client", client);
+        }
+        if !scopes.is_empty() {
+            add("x-auth-scopes", &scopes.join(" "));
+        }
+        GatewayIdentity { subject, role, client, scopes, upstream }
+    }
+
+    /// The `X-Auth-*` headers to send upstream.
+    pub fn upstream_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.upstream
+    }
+
     /// From verified JWT claims: `sub`, `role`, `client_id`, and scopes from
     /// `scope` (space-separated, RFC 8693) or `scp` (an array).
     pub fn from_claims(claims: &Map<String, Value>) -> Self {
@@ -25,12 +56,7 @@ impl GatewayIdentity {
             (_, Some(Value::Array(a))) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
             _ => Vec::new(),
         };
-        GatewayIdentity {
-            subject: text("sub").unwrap_or_default(),
-            role: text("role"),
-            client: text("client_id"),
-            scopes,
-        }
+        GatewayIdentity::new(text("sub").unwrap_or_default(), text("role"), text("client_id"), scopes)
     }
 
     /// Whether `rule` lets this caller through. Deny by default: an empty rule
@@ -70,13 +96,17 @@ mod tests {
     }
 
     #[test]
+    fn upstream_headers_carry_the_identity_and_skip_what_cannot_be_a_header() {
+        let id = GatewayIdentity::new("42".into(), Some("bad\nrole".into()), None, vec!["a".into(), "b".into()]);
+        let headers: Vec<(&str, &str)> =
+            id.upstream_headers().iter().map(|(n, v)| (n.as_str(), v.to_str().unwrap())).collect();
+        assert_eq!(headers, [("x-auth-subject", "42"), ("x-auth-scopes", "a b")]);
+    }
+
+    #[test]
     fn every_configured_list_must_be_satisfied_and_no_rule_denies() {
-        let id = GatewayIdentity {
-            subject: "1".into(),
-            role: Some("user".into()),
-            client: Some("portal".into()),
-            scopes: vec!["orders:read".into()],
-        };
+        let id =
+            GatewayIdentity::new("1".into(), Some("user".into()), Some("portal".into()), vec!["orders:read".into()]);
         assert!(id.is_allowed(&rule(&["user", "admin"], &[], &[])));
         assert!(id.is_allowed(&rule(&["user"], &["orders:read"], &["portal"])));
         assert!(!id.is_allowed(&rule(&["admin"], &[], &[])));

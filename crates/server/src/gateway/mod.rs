@@ -29,6 +29,7 @@ mod route;
 mod token_cache;
 mod upstream;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -62,7 +63,7 @@ pub struct MatchedRoute(pub Arc<Route>);
 
 /// The metrics label of a gateway response (`gateway:<route>`).
 #[derive(Debug, Clone)]
-pub struct RouteLabel(pub String);
+pub struct RouteLabel(pub Arc<str>);
 
 /// Why a gateway request failed; its source decides the status.
 #[derive(Debug)]
@@ -127,29 +128,25 @@ impl Gateway {
 }
 
 fn build(routes: Vec<RouteSpec>) -> RouteTable {
-    RouteTable::new(
-        routes
-            .into_iter()
-            .map(|spec| {
-                let upstreams = upstream::UpstreamPool::new(spec.upstreams.clone());
-                Arc::new(Route { spec, upstreams })
-            })
-            .collect(),
-    )
+    RouteTable::new(routes.into_iter().map(|spec| Arc::new(Route::new(spec))).collect())
 }
 
-/// The request's host without port, for matching.
-pub fn request_host(request: &Request) -> Option<String> {
-    let raw = request
-        .uri()
-        .host()
-        .map(str::to_owned)
-        .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned))?;
-    let host = match raw.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
-        None => raw.rsplit_once(':').map_or(raw.as_str(), |(h, _)| h).to_owned(),
+/// The request's host without port, in lower case, for matching (borrowed
+/// unless it had to be lowered).
+pub fn request_host(request: &Request) -> Option<Cow<'_, str>> {
+    let raw = match request.uri().host() {
+        Some(host) => host,
+        None => request.headers().get(header::HOST).and_then(|h| h.to_str().ok())?,
     };
-    Some(host.to_ascii_lowercase())
+    let host = match raw.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => raw.rsplit_once(':').map_or(raw, |(h, _)| h),
+    };
+    Some(if host.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(host.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(host)
+    })
 }
 
 /// Phases 4–8 for a request no API route matched.
@@ -164,7 +161,7 @@ pub async fn handle(State(state): State<AppState>, request: Request) -> Response
     let Some(route) = route else {
         return ApiError::new(ErrorCode::NotFound, "no route matches this path").into_response();
     };
-    let label = RouteLabel(format!("gateway:{}", route.spec.name));
+    let label = RouteLabel(route.label.clone());
     let mut response = match run(&state, &gateway, &route, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
@@ -299,12 +296,12 @@ async fn authenticate(
     match &spec.auth {
         AuthMode::None => Ok(None),
         AuthMode::Hmac => match established {
-            Some(ClientIdentity::Signed(client)) => Ok(Some(Arc::new(GatewayIdentity {
-                subject: client.client.id.clone(),
-                role: None,
-                client: Some(client.client.id.clone()),
-                scopes: client.client.scopes.clone(),
-            }))),
+            Some(ClientIdentity::Signed(client)) => Ok(Some(Arc::new(GatewayIdentity::new(
+                client.client.id.clone(),
+                None,
+                Some(client.client.id.clone()),
+                client.client.scopes.clone(),
+            )))),
             _ => Err(ApiError::new(ErrorCode::SignatureMissing, "this route needs an HMAC-signed request").into()),
         },
         AuthMode::ApiKey => {
@@ -318,12 +315,12 @@ async fn authenticate(
                     None => return Err(ApiError::new(ErrorCode::Unauthorized, "this route needs an API key").into()),
                 },
             };
-            Ok(Some(Arc::new(GatewayIdentity {
-                subject: key.key.id.clone(),
-                role: None,
-                client: key.key.client_id.clone(),
-                scopes: key.key.scopes.clone(),
-            })))
+            Ok(Some(Arc::new(GatewayIdentity::new(
+                key.key.id.clone(),
+                None,
+                key.key.client_id.clone(),
+                key.key.scopes.clone(),
+            ))))
         }
         AuthMode::Jwt(source) => {
             let token = bearer(&request.headers)
@@ -356,8 +353,8 @@ async fn verify_cached(
             // A remote issuer's retirements are not visible here: bound the age instead.
             JwtSource::Remote { .. } => now.saturating_sub(hit.verified_at) < REMOTE_CACHE_SECONDS,
         };
-        if key_live && !revoked(state, hit.jti.as_deref(), now).await? {
-            return Ok(hit.identity);
+        if key_live && !revoked(state, hit.revocation_key.as_deref(), now).await? {
+            return Ok(hit.identity.clone());
         }
         if let Some(c) = cache {
             c.remove(&key);
@@ -368,7 +365,8 @@ async fn verify_cached(
         JwtSource::Remote { jwks, validation, .. } => jwks.verify(token, validation, now).await,
     }
     .map_err(ApiError::from)?;
-    if matches!(source, JwtSource::Remote { .. }) && revoked(state, verified.jti(), now).await? {
+    let revocation_key = verified.jti().map(portcullis_core::tokens::revoked_jti_key);
+    if matches!(source, JwtSource::Remote { .. }) && revoked(state, revocation_key.as_deref(), now).await? {
         return Err(ApiError::new(ErrorCode::Revoked, "the token was revoked").into());
     }
     let identity = Arc::new(GatewayIdentity::from_claims(verified.claims()));
@@ -379,7 +377,7 @@ async fn verify_cached(
                 identity: identity.clone(),
                 exp,
                 kid: verified.header().kid.clone(),
-                jti: verified.jti().map(str::to_owned),
+                revocation_key,
                 verified_at: now,
             },
         );
@@ -390,15 +388,12 @@ async fn verify_cached(
 /// How long a remote issuer's token stays cached at most (seconds).
 const REMOTE_CACHE_SECONDS: i64 = 60;
 
-async fn revoked(state: &AppState, jti: Option<&str>, now: i64) -> Result<bool, GatewayError> {
-    let Some(jti) = jti else { return Ok(false) };
-    state
-        .shared_state()
-        .is_remembered(&portcullis_core::tokens::revoked_jti_key(jti), now.saturating_mul(1000))
-        .await
-        .map_err(|e| {
-            // Fail closed: a token whose revocation cannot be checked is refused.
-            tracing::error!(error = %e, "checking token revocation failed");
-            GatewayError::Client(ApiError::new(ErrorCode::Revoked, "revocation could not be checked"))
-        })
+/// Whether the token with this revocation key (see `revoked_jti_key`) was revoked.
+async fn revoked(state: &AppState, revocation_key: Option<&str>, now: i64) -> Result<bool, GatewayError> {
+    let Some(key) = revocation_key else { return Ok(false) };
+    state.shared_state().is_remembered(key, now.saturating_mul(1000)).await.map_err(|e| {
+        // Fail closed: a token whose revocation cannot be checked is refused.
+        tracing::error!(error = %e, "checking token revocation failed");
+        GatewayError::Client(ApiError::new(ErrorCode::Revoked, "revocation could not be checked"))
+    })
 }

@@ -7,9 +7,10 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request};
 use axum::http::header::{self, HeaderName};
+use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use hyper_util::client::legacy::Client;
@@ -23,19 +24,28 @@ use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// Headers that describe one connection, never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "proxy-authorization",
+static HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
+    header::PROXY_AUTHORIZATION,
 ];
 
 /// Identity headers only the gateway may set.
-const IDENTITY: [&str; 4] = ["x-auth-subject", "x-auth-role", "x-auth-client", "x-auth-scopes"];
+static IDENTITY: [HeaderName; 4] = [
+    HeaderName::from_static("x-auth-subject"),
+    HeaderName::from_static("x-auth-role"),
+    HeaderName::from_static("x-auth-client"),
+    HeaderName::from_static("x-auth-scopes"),
+];
+
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
 /// Upstream responses up to this size (by `Content-Length`) are read whole
 /// and sent with their head in one write.
@@ -74,40 +84,60 @@ fn peer_ip(request: &Request) -> Option<IpAddr> {
 
 /// Removes hop-by-hop headers, and any header the `Connection` header names.
 fn drop_hop_by_hop(headers: &mut HeaderMap) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        headers.remove(name);
+    if headers.contains_key(header::CONNECTION) {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            headers.remove(name);
+        }
     }
-    for name in HOP_BY_HOP {
+    for name in &HOP_BY_HOP {
         headers.remove(name);
-    }
-}
-
-fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        headers.insert(name, v);
     }
 }
 
 /// The upstream URI: the target's scheme and authority, its base path joined
-/// with the request's (prefix stripped if configured), and the query.
-fn upstream_uri(base: &Uri, path: &str, query: Option<&str>) -> Result<Uri, GatewayError> {
+/// with the request's (prefix stripped if configured), and the query. The
+/// common case — no base path, nothing stripped — reuses the request's own
+/// path and query without building a string.
+fn upstream_uri(base: &Uri, path: &str, original: &Uri) -> Result<Uri, GatewayError> {
     let base_path = base.path().trim_end_matches('/');
-    let mut target = format!("{base_path}{path}");
-    if let Some(q) = query {
-        target.push('?');
-        target.push_str(q);
+    let path_and_query = match original.path_and_query() {
+        Some(pq) if base_path.is_empty() && path == original.path() => pq.clone(),
+        _ => {
+            let mut target = format!("{base_path}{path}");
+            if let Some(q) = original.query() {
+                target.push('?');
+                target.push_str(q);
+            }
+            PathAndQuery::try_from(target)
+                .map_err(|e| GatewayError::Internal(format!("building the upstream URI: {e}")))?
+        }
+    };
+    let mut parts = axum::http::uri::Parts::default();
+    parts.scheme = Some(base.scheme().cloned().unwrap_or(Scheme::HTTP));
+    parts.authority = base.authority().cloned();
+    parts.path_and_query = Some(path_and_query);
+    Uri::from_parts(parts).map_err(|e| GatewayError::Internal(format!("building the upstream URI: {e}")))
+}
+
+/// The request body, buffered within the route's limit: a body larger than
+/// declared is refused, and an idempotent request can be retried.
+async fn buffer(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+    if HttpBody::size_hint(&body).exact() == Some(0) {
+        return Ok(Bytes::new());
     }
-    let authority = base.authority().map(|a| a.as_str()).unwrap_or_default();
-    format!("{}://{authority}{target}", base.scheme_str().unwrap_or("http"))
-        .parse()
-        .map_err(|e: axum::http::uri::InvalidUri| GatewayError::Internal(format!("building the upstream URI: {e}")))
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        GatewayError::Client(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "the request body is larger than this route allows",
+        ))
+    })
 }
 
 fn idempotent(method: &Method) -> bool {
@@ -124,62 +154,54 @@ pub async fn forward(
     client_ip: Option<IpAddr>,
 ) -> Result<Response, GatewayError> {
     let peer = peer_ip(&request);
-    let (parts, body) = request.into_parts();
-    // Buffered (within the route's limit): a body larger than declared is
-    // refused, and an idempotent request can be retried.
-    let body = axum::body::to_bytes(body, route.spec.max_body_bytes).await.map_err(|_| {
-        GatewayError::Client(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "the request body is larger than this route allows",
-        ))
-    })?;
-    let mut headers = parts.headers.clone();
+    let (mut parts, body) = request.into_parts();
+    let body = buffer(body, route.spec.max_body_bytes).await?;
+    let mut headers = std::mem::take(&mut parts.headers);
     drop_hop_by_hop(&mut headers);
-    for name in IDENTITY {
+    for name in &IDENTITY {
         headers.remove(name);
     }
     let original_host = headers.remove(header::HOST);
     if let Some(identity) = identity {
-        set(&mut headers, "x-auth-subject", &identity.subject);
-        if let Some(role) = &identity.role {
-            set(&mut headers, "x-auth-role", role);
-        }
-        if let Some(client) = &identity.client {
-            set(&mut headers, "x-auth-client", client);
-        }
-        if !identity.scopes.is_empty() {
-            set(&mut headers, "x-auth-scopes", &identity.scopes.join(" "));
+        for (name, value) in identity.upstream_headers() {
+            headers.insert(name.clone(), value.clone());
         }
     }
-    if let Some(id) = crate::middleware::current_request_id() {
-        set(&mut headers, "x-request-id", &id);
+    if let Some(id) = crate::middleware::current_request_id_header() {
+        headers.insert(&crate::middleware::X_REQUEST_ID, id);
     }
     // X-Forwarded-For: kept and extended only when the peer is a trusted proxy.
     let trusted_peer = peer.is_some_and(|p| state.config().trusted_proxies.iter().any(|n| n.contains(&p)));
-    let forwarded = match (headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()), peer) {
+    let forwarded = match (headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()), peer) {
         (Some(prior), Some(p)) if trusted_peer => format!("{prior}, {p}"),
         (_, Some(p)) => p.to_string(),
         (_, None) => client_ip.map(|c| c.to_string()).unwrap_or_default(),
     };
-    set(&mut headers, "x-forwarded-for", &forwarded);
-    set(&mut headers, "x-forwarded-proto", "http");
-    if let Some(host) = original_host.as_ref().and_then(|h| h.to_str().ok()) {
-        set(&mut headers, "x-forwarded-host", host);
+    if let Ok(value) = HeaderValue::try_from(forwarded) {
+        headers.insert(&X_FORWARDED_FOR, value);
+    }
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(host) = original_host {
+        headers.insert(&X_FORWARDED_HOST, host);
     }
 
     let path = route.upstream_path(parts.uri.path());
     let mut avoid = None;
-    let attempts = if idempotent(&parts.method) { 2 } else { 1 };
+    // A request that could not connect is tried once more on another target
+    // when it is idempotent (with one target there is no other to try).
+    let attempts = if idempotent(&parts.method) && route.upstreams.len() > 1 { 2 } else { 1 };
+    let mut headers = Some(headers);
     for attempt in 1..=attempts {
         let (index, base) = route
             .upstreams
             .pick(avoid)
             .ok_or_else(|| GatewayError::Internal(format!("route {} has no upstream", route.spec.name)))?;
-        let uri = upstream_uri(base, path, parts.uri.query())?;
+        let uri = upstream_uri(base, path, &parts.uri)?;
         let mut outgoing = axum::http::Request::new(Body::from(body.clone()));
         *outgoing.method_mut() = parts.method.clone();
         *outgoing.uri_mut() = uri;
-        *outgoing.headers_mut() = headers.clone();
+        *outgoing.headers_mut() =
+            if attempt == attempts { headers.take().unwrap_or_default() } else { headers.clone().unwrap_or_default() };
         match tokio::time::timeout(route.spec.timeout, gateway.client.0.request(outgoing)).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout),
             Ok(Ok(response)) => {
@@ -242,11 +264,15 @@ mod tests {
     #[test]
     fn upstream_uris_join_the_base_path_and_keep_the_query() {
         let base: Uri = "http://10.0.0.5:9000/svc/".parse().unwrap();
+        let original: Uri = "/orders/1?a=1".parse().unwrap();
         assert_eq!(
-            upstream_uri(&base, "/orders/1", Some("a=1")).unwrap().to_string(),
+            upstream_uri(&base, "/orders/1", &original).unwrap().to_string(),
             "http://10.0.0.5:9000/svc/orders/1?a=1"
         );
         let bare: Uri = "http://10.0.0.5:9000".parse().unwrap();
-        assert_eq!(upstream_uri(&bare, "/x", None).unwrap().to_string(), "http://10.0.0.5:9000/x");
+        let x: Uri = "/x".parse().unwrap();
+        assert_eq!(upstream_uri(&bare, "/x", &x).unwrap().to_string(), "http://10.0.0.5:9000/x");
+        let stripped: Uri = "/api/orders?q=%20".parse().unwrap();
+        assert_eq!(upstream_uri(&bare, "/orders", &stripped).unwrap().to_string(), "http://10.0.0.5:9000/orders?q=%20");
     }
 }

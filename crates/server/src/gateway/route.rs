@@ -134,9 +134,18 @@ pub struct RouteSpec {
 pub struct Route {
     pub spec: RouteSpec,
     pub upstreams: UpstreamPool,
+    /// `gateway:<name>`: the route in metrics, logs and rate-limit buckets.
+    pub label: Arc<str>,
 }
 
 impl Route {
+    /// A route serving `spec`, its upstreams healthy.
+    pub fn new(spec: RouteSpec) -> Self {
+        let upstreams = UpstreamPool::new(spec.upstreams.clone());
+        let label = Arc::from(format!("gateway:{}", spec.name));
+        Route { spec, upstreams, label }
+    }
+
     /// Whether the route matches this host and path.
     pub fn matches(&self, host: Option<&str>, path: &str) -> bool {
         if let Some(want) = &self.spec.host
@@ -225,8 +234,7 @@ mod tests {
             auth: AuthMode::None,
             authorization: Authorization::default(),
         };
-        let upstreams = UpstreamPool::new(spec.upstreams.clone());
-        Arc::new(Route { spec, upstreams })
+        Arc::new(Route::new(spec))
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct CachedToken {
     pub exp: i64,
     /// Which key verified it (for the retirement check).
     pub kid: Option<String>,
-    pub jti: Option<String>,
+    /// The shared-state key of the token's revocation (from its `jti`).
+    pub revocation_key: Option<String>,
     /// Unix seconds when it was verified (remote sources bound the age).
     pub verified_at: i64,
 }
@@ -31,7 +32,7 @@ pub struct CachedToken {
 /// A bounded map from token digest to verification.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: RwLock<HashMap<[u8; 32], CachedToken>>,
+    entries: RwLock<HashMap<[u8; 32], Arc<CachedToken>>>,
 }
 
 /// The cache key of `token` as verified by `source`.
@@ -47,7 +48,7 @@ pub fn key(source: &str, token: &str) -> [u8; 32] {
 
 impl TokenCache {
     /// The live entry for `key` at `now`.
-    pub fn get(&self, key: &[u8; 32], now: i64) -> Option<CachedToken> {
+    pub fn get(&self, key: &[u8; 32], now: i64) -> Option<Arc<CachedToken>> {
         let entries = self.entries.read();
         entries.get(key).filter(|e| now < e.exp).cloned()
     }
@@ -62,7 +63,7 @@ impl TokenCache {
                 entries.clear();
             }
         }
-        entries.insert(key, entry);
+        entries.insert(key, Arc::new(entry));
     }
 
     /// Forgets one entry (its key retired, or it was revoked).
@@ -76,7 +77,13 @@ mod tests {
     use super::*;
 
     fn entry(exp: i64) -> CachedToken {
-        CachedToken { identity: Arc::new(GatewayIdentity::default()), exp, kid: None, jti: None, verified_at: 100 }
+        CachedToken {
+            identity: Arc::new(GatewayIdentity::default()),
+            exp,
+            kid: None,
+            revocation_key: None,
+            verified_at: 100,
+        }
     }
 
     #[test]
