@@ -162,7 +162,8 @@ pub async fn forward(
         (_, None) => client_ip.map(|c| c.to_string()).unwrap_or_default(),
     };
     set(&mut headers, "x-forwarded-for", &forwarded);
-    set(&mut headers, "x-forwarded-proto", "http");
+    let proto = if parts.extensions.get::<crate::tls::Tls>().is_some() { "https" } else { "http" };
+    set(&mut headers, "x-forwarded-proto", proto);
     if let Some(host) = original_host.as_ref().and_then(|h| h.to_str().ok()) {
         set(&mut headers, "x-forwarded-host", host);
     }
