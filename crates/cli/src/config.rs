@@ -117,6 +117,15 @@ pub struct RawServer {
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub shutdown_grace_seconds: u64,
+    pub tls: RawTls,
+}
+
+/// `[server.tls]`: off unless both files are named.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawTls {
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
 }
 
 impl Default for RawServer {
@@ -127,6 +136,7 @@ impl Default for RawServer {
             data_dir: PathBuf::from("./portcullis-data"),
             public_url: None,
             shutdown_grace_seconds: 30,
+            tls: RawTls::default(),
         }
     }
 }
@@ -499,6 +509,8 @@ pub struct Config {
     /// `server.public_url` was not set: serve may replace it with the bound address.
     pub public_url_derived: bool,
     pub shutdown_grace_seconds: u64,
+    /// `server.tls`, loaded and checked; `None` serves plain HTTP.
+    pub tls: Option<portcullis_server::tls::TlsCertificate>,
     pub database_url: String,
     pub database_max_connections: u32,
     pub algorithm: Algorithm,
@@ -543,7 +555,8 @@ impl Config {
     /// issuer) can only be known once the port is bound.
     pub fn adopt_bound_address(&mut self, bound: SocketAddr) {
         if self.public_url_derived && self.listen.port() == 0 {
-            self.public_url = format!("http://{bound}");
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            self.public_url = format!("{scheme}://{bound}");
             if self.issuer_derived {
                 self.issuer = self.public_url.clone();
             }
@@ -645,11 +658,13 @@ impl RawConfig {
             "database.url",
             "must start with sqlite:, postgres:// or postgresql://",
         );
+        let tls = tls(&self.server.tls, &mut check);
+        let scheme = if self.server.tls.cert_file.is_some() { "https" } else { "http" };
         let public_url = self
             .server
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.server.listen))
+            .unwrap_or_else(|| format!("{scheme}://{}", self.server.listen))
             .trim_end_matches('/')
             .to_owned();
         check(
@@ -836,6 +851,7 @@ impl RawConfig {
             public_url_derived: self.server.public_url.is_none(),
             public_url,
             shutdown_grace_seconds: self.server.shutdown_grace_seconds,
+            tls,
             database_url,
             database_max_connections: self.database.max_connections,
             algorithm,
@@ -901,6 +917,35 @@ impl RawConfig {
             log_json: self.log.format == "json",
             access_log: self.log.access,
         })
+    }
+}
+
+/// `[server.tls]`: both files or neither; the certificate and key are read
+/// and checked here, so `config check` and a SIGHUP reload refuse what
+/// `serve` would.
+fn tls(raw: &RawTls, check: &mut impl FnMut(bool, &str, &str)) -> Option<portcullis_server::tls::TlsCertificate> {
+    use portcullis_server::tls::{PemFile, TlsCertificate};
+    match (&raw.cert_file, &raw.key_file) {
+        (None, None) => None,
+        (Some(_), None) => {
+            check(false, "server.tls.key_file", "is required when server.tls.cert_file is set");
+            None
+        }
+        (None, Some(_)) => {
+            check(false, "server.tls.cert_file", "is required when server.tls.key_file is set");
+            None
+        }
+        (Some(cert), Some(key)) => match TlsCertificate::from_pem_files(cert, key) {
+            Ok(certificate) => Some(certificate),
+            Err(e) => {
+                let key = match e.file() {
+                    PemFile::Certificate => "server.tls.cert_file",
+                    PemFile::Key => "server.tls.key_file",
+                };
+                check(false, key, &e.to_string());
+                None
+            }
+        },
     }
 }
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 use portcullis_core::captcha::{CaptchaConfig, CaptchaVerifier};
 use portcullis_core::webhooks::{WebhookConfig, WebhookSender};
 use portcullis_server::gateway::Gateway;
+use portcullis_server::tls::CertificateResolver;
 use portcullis_server::{AppState, ServerConfig};
 
 use crate::Failure;
@@ -33,8 +34,9 @@ pub enum Mode {
     GatewayOnly,
 }
 
-/// Serves until SIGTERM / Ctrl-C. `reload` re-reads the configuration on
-/// SIGHUP; its gateway routes replace the running ones when it validates.
+/// Serves until SIGTERM / Ctrl-C, over TLS when `server.tls` is set.
+/// `reload` re-reads the configuration on SIGHUP; its gateway routes and TLS
+/// certificate replace the running ones when it validates.
 pub async fn run(
     mut config: Config,
     mode: Mode,
@@ -54,7 +56,14 @@ pub async fn run(
         shutdown_rx,
     ));
     let gateway = Arc::new(Gateway::new(config.gateway_routes.clone(), config.gateway_token_cache));
-    tokio::spawn(reload_on_hangup(gateway.clone(), services.intel.clone(), services.clock.clone(), reload));
+    let certificates = config.tls.clone().map(|certificate| Arc::new(CertificateResolver::new(certificate)));
+    tokio::spawn(reload_on_hangup(
+        gateway.clone(),
+        certificates.clone(),
+        services.intel.clone(),
+        services.clock.clone(),
+        reload,
+    ));
     let state = AppState::new(
         ServerConfig {
             public_url: config.public_url.clone(),
@@ -101,6 +110,7 @@ pub async fn run(
         database = %portcullis_store::redact_url(&config.database_url),
         store = services.store.backend(),
         kid = %active,
+        tls = certificates.is_some(),
         gateway_routes = gateway.route_count(),
         mode = ?mode,
         "portcullis listening"
@@ -111,9 +121,13 @@ pub async fn run(
         Mode::Everything => portcullis_server::router(state),
         Mode::GatewayOnly => portcullis_server::gateway_router(state),
     };
-    let server = tokio::spawn(portcullis_server::serve(listener, router, async {
+    let stopped = async {
         let _ = stop_rx.await;
-    }));
+    };
+    let server = match certificates {
+        Some(certificates) => tokio::spawn(portcullis_server::serve_tls(listener, router, certificates, stopped)),
+        None => tokio::spawn(portcullis_server::serve(listener, router, stopped)),
+    };
     shutdown_signal().await;
     tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight requests");
     let _ = stop_tx.send(());
@@ -129,18 +143,22 @@ pub async fn run(
 }
 
 /// On each SIGHUP: re-reads the configuration and swaps in its gateway
-/// routes (an invalid file changes nothing and the reason is logged; requests
-/// in flight finish on the routes they matched), and re-reads the intel data
-/// files as `POST /v1/intel/reload` does, so `portcullis intel update` +
-/// `kill -HUP` needs no restart.
+/// routes and TLS certificate (an invalid file, or a certificate and key that
+/// do not load or match, changes nothing and the reason is logged; requests
+/// in flight finish on the routes they matched, open connections keep their
+/// certificate), and re-reads the intel data files as `POST /v1/intel/reload`
+/// does, so `portcullis intel update` + `kill -HUP` needs no restart.
 async fn reload_on_hangup(
     gateway: Arc<Gateway>,
+    certificates: Option<Arc<CertificateResolver>>,
     intel: portcullis_core::intel::Intel,
     clock: Arc<dyn portcullis_core::clock::Clock>,
     reload: impl Fn() -> Result<Config, Failure>,
 ) {
     let Ok(mut hangups) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP; gateway routes and intel data reload only on restart");
+        tracing::warn!(
+            "cannot listen for SIGHUP; gateway routes, the TLS certificate and intel data reload only on restart"
+        );
         return;
     };
     while hangups.recv().await.is_some() {
@@ -149,8 +167,19 @@ async fn reload_on_hangup(
                 let n = config.gateway_routes.len();
                 gateway.reload(config.gateway_routes);
                 tracing::info!(routes = n, "SIGHUP: gateway routes reloaded");
+                match (&certificates, config.tls) {
+                    (Some(certificates), Some(certificate)) => {
+                        certificates.replace(certificate);
+                        tracing::info!("SIGHUP: TLS certificate reloaded");
+                    }
+                    (None, None) => {}
+                    _ => tracing::warn!("SIGHUP: turning server.tls on or off takes a restart"),
+                }
             }
-            Err(e) => tracing::error!(error = %e, "SIGHUP: the configuration is invalid; keeping the running routes"),
+            Err(e) => tracing::error!(
+                error = %e,
+                "SIGHUP: the configuration is invalid; keeping the running routes and TLS certificate"
+            ),
         }
         match intel.reload(clock.now()).await {
             Ok(status) => {

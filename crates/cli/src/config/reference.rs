@@ -36,13 +36,25 @@ pub const KEYS: &[Key] = &[
         path: "server.public_url",
         default: None,
         example: "\"https://auth.example.com\"",
-        doc: "Base URL clients reach this service at; used for discovery links and the default issuer. Default: http://<server.listen>.",
+        doc: "Base URL clients reach this service at; used for discovery links and the default issuer. Default: http://<server.listen>, or https:// when server.tls is set.",
     },
     Key {
         path: "server.shutdown_grace_seconds",
         default: Some("30"),
         example: "",
         doc: "On SIGTERM / Ctrl-C, how long in-flight requests may take to finish.",
+    },
+    Key {
+        path: "server.tls.cert_file",
+        default: None,
+        example: "\"/etc/portcullis/tls/fullchain.pem\"",
+        doc: "Terminate TLS (rustls; TLS 1.2 and 1.3; ALPN h2 and http/1.1) with this PEM certificate chain, the leaf first, then its intermediates. Needs server.tls.key_file. Re-read on SIGHUP: new connections get the new certificate, a broken pair is refused and the old one kept. Default: off (plain HTTP/1.1 and h2c).",
+    },
+    Key {
+        path: "server.tls.key_file",
+        default: None,
+        example: "\"/etc/portcullis/tls/privkey.pem\"",
+        doc: "The PEM private key (PKCS#8, PKCS#1 or SEC1) of the server.tls.cert_file leaf; checked against it at start, by `config check` and on SIGHUP. Keep it readable only by the service user; it is never logged.",
     },
     Key {
         path: "database.url",

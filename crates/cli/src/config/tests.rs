@@ -168,3 +168,12 @@ fn intel_and_risk_settings_are_checked_and_name_their_keys() {
     assert_eq!(config.intel.data_dir, std::path::Path::new("/srv/p/intel"));
     assert_eq!(config.intel.sources[0].kind, portcullis_intel::SourceKind::GeoIp);
 }
+
+#[test]
+fn tls_needs_both_files_and_names_the_missing_one() {
+    let e = env(&[("PORTCULLIS_SERVER__TLS__KEY_FILE", "/etc/tls/key.pem")]);
+    let err = load(None, &e, &Overrides::default()).unwrap().validate().unwrap_err().to_string();
+    assert!(err.contains("server.tls.cert_file: is required when server.tls.key_file is set"), "{err}");
+    let config = load(None, &[], &Overrides::default()).unwrap().validate().unwrap();
+    assert!(config.tls.is_none(), "off unless configured");
+}

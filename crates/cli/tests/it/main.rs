@@ -20,3 +20,4 @@ mod risk;
 mod scale_out;
 mod serve;
 mod sign;
+mod tls;

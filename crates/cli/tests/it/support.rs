@@ -87,7 +87,8 @@ impl Env {
         self.ok(&["token", "sign", "--claims", claims]).trim().to_owned()
     }
 
-    /// Starts `serve` on an ephemeral loopback port.
+    /// Starts `serve` on an ephemeral loopback port (`https://…` when
+    /// `server.tls` is configured).
     pub fn serve(&self) -> Server {
         self.start("serve")
     }
@@ -115,7 +116,8 @@ impl Env {
                     if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
                         && v["fields"]["message"] == "portcullis listening"
                     {
-                        let _ = tx.send(Ok(v["fields"]["address"].as_str().unwrap().to_owned()));
+                        let scheme = if v["fields"]["tls"] == true { "https" } else { "http" };
+                        let _ = tx.send(Ok(format!("{scheme}://{}", v["fields"]["address"].as_str().unwrap())));
                         sent = true;
                     }
                     if (line.contains("\"level\":\"ERROR\"") || line.starts_with("error:")) && !sent {
@@ -127,8 +129,8 @@ impl Env {
                 let _ = tx.send(Err("serve exited before listening".to_owned()));
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(addr)) => addr,
+        let base = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(Ok(base)) => base,
             Ok(Err(line)) => {
                 let _ = child.kill();
                 panic!("serve failed to start: {line}")
@@ -138,7 +140,7 @@ impl Env {
                 panic!("serve did not start within 60 s")
             }
         };
-        Server { child, base: format!("http://{addr}"), logs }
+        Server { child, base, logs }
     }
 
     /// Starts `portcullis gateway` (only the proxy) like [`Env::serve`].

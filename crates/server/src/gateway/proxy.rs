@@ -180,7 +180,8 @@ pub async fn forward(
     if let Ok(value) = HeaderValue::try_from(forwarded) {
         headers.insert(&X_FORWARDED_FOR, value);
     }
-    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    let proto = if parts.extensions.get::<crate::tls::Tls>().is_some() { "https" } else { "http" };
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
     if let Some(host) = original_host {
         headers.insert(&X_FORWARDED_HOST, host);
     }
