@@ -38,6 +38,10 @@ pub struct RawConfig {
     pub intel: RawIntel,
     pub risk: RawRisk,
     pub log: RawLog,
+    /// The directory of the file read, against which relative schema files
+    /// of gateway endpoints resolve (the working directory without a file).
+    #[serde(skip)]
+    pub file_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -395,7 +399,7 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: &Overrides
     if let Some(listen) = &overrides.listen {
         figment = figment.merge(Serialized::default("server.listen", listen));
     }
-    figment.extract_lossy::<RawConfig>().map_err(|errors| ConfigError {
+    let mut raw = figment.extract_lossy::<RawConfig>().map_err(|errors| ConfigError {
         problems: errors
             .into_iter()
             .map(|e| {
@@ -404,7 +408,9 @@ pub fn load(file: Option<&Path>, env: &[(String, String)], overrides: &Overrides
                 if key.is_empty() { format!("{}{source}", e.kind) } else { format!("{key}: {}{source}", e.kind) }
             })
             .collect(),
-    })
+    })?;
+    raw.file_dir = file.and_then(Path::parent).map(Path::to_path_buf);
+    Ok(raw)
 }
 
 /// Only `PORTCULLIS_<SECTION>__<KEY>` variables are configuration; others with
@@ -821,7 +827,8 @@ impl RawConfig {
             max_bytes: self.tokens.max_bytes,
             min_refresh_interval: i64::try_from(self.jwks.min_refresh_interval_seconds).unwrap_or(i64::MAX),
         };
-        let gateway_routes = gateway::validate_routes(&self.gateway.routes, &rules, &mut problems);
+        let base = self.file_dir.as_deref().unwrap_or(Path::new(""));
+        let gateway_routes = gateway::validate_routes(&self.gateway.routes, &rules, base, &mut problems);
         let (
             Some(listen),
             Some(algorithm),

@@ -69,6 +69,7 @@ pub enum ErrorCode {
     // Request shape.
     InvalidRequest,
     InvalidJson,
+    ValidationFailed,
     UnsupportedMediaType,
     PayloadTooLarge,
     NotFound,
@@ -84,7 +85,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for completeness tests.
-    pub const ALL: [ErrorCode; 61] = [
+    pub const ALL: [ErrorCode; 62] = [
         ErrorCode::RateLimited,
         ErrorCode::CaptchaRequired,
         ErrorCode::CaptchaFailed,
@@ -137,6 +138,7 @@ impl ErrorCode {
         ErrorCode::UnauthorizedClient,
         ErrorCode::InvalidRequest,
         ErrorCode::InvalidJson,
+        ErrorCode::ValidationFailed,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::PayloadTooLarge,
         ErrorCode::NotFound,
@@ -208,6 +210,8 @@ impl ErrorCode {
             ErrorCode::UnauthorizedClient => ("unauthorized_client", S::BAD_REQUEST),
             ErrorCode::InvalidRequest => ("invalid_request", S::BAD_REQUEST),
             ErrorCode::InvalidJson => ("invalid_json", S::BAD_REQUEST),
+            // A gateway endpoint's JSON Schema refused the query or the body.
+            ErrorCode::ValidationFailed => ("validation_failed", S::BAD_REQUEST),
             ErrorCode::UnsupportedMediaType => ("unsupported_media_type", S::UNSUPPORTED_MEDIA_TYPE),
             ErrorCode::PayloadTooLarge => ("payload_too_large", S::PAYLOAD_TOO_LARGE),
             ErrorCode::NotFound => ("not_found", S::NOT_FOUND),

@@ -1,13 +1,16 @@
 //! `[[gateway.routes]]`: each route as written, and its validation into the
 //! server's `RouteSpec` (errors name `gateway.routes[N].key`).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_core::rate_limit::{RateClass, RateSpec};
 use portcullis_core::remote_jwks::{RemoteJwks, RemoteJwksConfig};
 use portcullis_jose::Validation;
-use portcullis_server::gateway::{AuthMode, Authorization, CorsPolicy, IntelDeny, JwtSource, RouteRate, RouteSpec};
+use portcullis_server::gateway::{
+    AuthMode, Authorization, CorsPolicy, Endpoint, IntelDeny, JwtSource, PathPattern, RouteRate, RouteSpec, Schema,
+};
 use serde::{Deserialize, Serialize};
 
 /// The gateway section.
@@ -53,6 +56,7 @@ pub struct RawRoute {
     pub roles: Vec<String>,
     pub scopes: Vec<String>,
     pub client_ids: Vec<String>,
+    pub endpoints: Vec<RawEndpoint>,
 }
 
 impl Default for RawRoute {
@@ -83,8 +87,52 @@ impl Default for RawRoute {
             roles: Vec::new(),
             scopes: Vec::new(),
             client_ids: Vec::new(),
+            endpoints: Vec::new(),
         }
     }
+}
+
+/// One `[[gateway.routes.endpoints]]` entry as written: requests with this
+/// method (any when absent) and path are checked against the schemas.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RawEndpoint {
+    pub method: Option<String>,
+    pub path: String,
+    /// A JSON Schema file for the body; relative to the configuration file.
+    pub body_schema: Option<PathBuf>,
+    /// A JSON Schema file for the query parameters; relative to the configuration file.
+    pub query_schema: Option<PathBuf>,
+}
+
+impl RawEndpoint {
+    /// Validates endpoint `index` of a route (`key` is the route's key path),
+    /// reading and compiling its schema files.
+    fn validate(&self, key: &str, base: &Path, problems: &mut Vec<String>) -> Option<Endpoint> {
+        let before = problems.len();
+        let method = self
+            .method
+            .as_ref()
+            .and_then(|m| methods(std::slice::from_ref(m), &format!("{key}.method"), problems).into_iter().next());
+        let path = self.path.parse::<PathPattern>().map_err(|e| problems.push(format!("{key}.path: {e}"))).ok();
+        if self.body_schema.is_none() && self.query_schema.is_none() {
+            problems.push(format!("{key}: needs a body_schema, a query_schema or both"));
+        }
+        let mut schema = |file: &Option<PathBuf>, name: &str| {
+            let file = base.join(file.as_ref()?);
+            compile(&file).map_err(|e| problems.push(format!("{key}.{name}: {}: {e}", file.display()))).ok()
+        };
+        let body_schema = schema(&self.body_schema, "body_schema");
+        let query_schema = schema(&self.query_schema, "query_schema");
+        (problems.len() == before).then_some(Endpoint { method, path: path?, body_schema, query_schema })
+    }
+}
+
+/// Reads and compiles one schema file.
+fn compile(file: &Path) -> Result<Schema, String> {
+    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot be read: {e}"))?;
+    let document: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("is not JSON: {e}"))?;
+    Schema::compile(&document)
 }
 
 /// A route's CORS policy as written.
@@ -145,8 +193,15 @@ fn methods(list: &[String], key: &str, problems: &mut Vec<String>) -> Vec<axum::
 
 impl RawRoute {
     /// Validates route `index`, with the service's token rules for JWT routes
-    /// of a remote issuer (leeway, size limit).
-    pub fn validate(&self, index: usize, rules: &JwtRules, problems: &mut Vec<String>) -> Option<RouteSpec> {
+    /// of a remote issuer (leeway, size limit); relative schema files are
+    /// found under `base`.
+    pub fn validate(
+        &self,
+        index: usize,
+        rules: &JwtRules,
+        base: &Path,
+        problems: &mut Vec<String>,
+    ) -> Option<RouteSpec> {
         let key = |k: &str| format!("gateway.routes[{index}].{k}");
         let before = problems.len();
         let name_ok = !self.name.is_empty()
@@ -273,6 +328,12 @@ impl RawRoute {
                 scopes: self.scopes.clone(),
                 client_ids: self.client_ids.clone(),
             },
+            endpoints: self
+                .endpoints
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| e.validate(&key(&format!("endpoints[{i}]")), base, problems))
+                .collect(),
         };
         (problems.len() == before).then_some(spec)
     }
@@ -289,13 +350,19 @@ pub struct JwtRules {
     pub min_refresh_interval: i64,
 }
 
-/// Validates every route; names must be unique.
-pub fn validate_routes(routes: &[RawRoute], rules: &JwtRules, problems: &mut Vec<String>) -> Vec<RouteSpec> {
+/// Validates every route; names must be unique. Relative schema files are
+/// found under `base`.
+pub fn validate_routes(
+    routes: &[RawRoute],
+    rules: &JwtRules,
+    base: &Path,
+    problems: &mut Vec<String>,
+) -> Vec<RouteSpec> {
     let mut seen = std::collections::HashSet::new();
     for (i, r) in routes.iter().enumerate() {
         if !seen.insert(r.name.as_str()) {
             problems.push(format!("gateway.routes[{i}].name: {:?} is used by another route", r.name));
         }
     }
-    routes.iter().enumerate().filter_map(|(i, r)| r.validate(i, rules, problems)).collect()
+    routes.iter().enumerate().filter_map(|(i, r)| r.validate(i, rules, base, problems)).collect()
 }

@@ -177,3 +177,19 @@ fn tls_needs_both_files_and_names_the_missing_one() {
     let config = load(None, &[], &Overrides::default()).unwrap().validate().unwrap();
     assert!(config.tls.is_none(), "off unless configured");
 }
+
+#[test]
+fn endpoint_schema_files_resolve_against_the_config_files_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("schemas")).unwrap();
+    std::fs::write(dir.path().join("schemas/order.json"), r#"{"type": "object"}"#).unwrap();
+    let file = dir.path().join("p.toml");
+    let route = "[[gateway.routes]]\nname = \"o\"\nupstreams = [\"http://127.0.0.1:9\"]\nauth = \"none\"\n";
+    std::fs::write(
+        &file,
+        format!("{route}[[gateway.routes.endpoints]]\npath = \"/o/{{id}}\"\nbody_schema = \"schemas/order.json\"\n"),
+    )
+    .unwrap();
+    let config = load(Some(&file), &[], &Overrides::default()).unwrap().validate().unwrap();
+    assert_eq!(config.gateway_routes[0].endpoints.len(), 1);
+}

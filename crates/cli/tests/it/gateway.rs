@@ -436,3 +436,146 @@ async fn sighup_swaps_routes_without_failing_a_request_in_flight_and_a_broken_fi
     assert_eq!(body["upstream"], "second", "a broken file changes nothing");
     assert_eq!(second_seen.count(), seen_before + 1);
 }
+
+/// Each request's path and body, as an upstream received them.
+type Bodies = Arc<Mutex<Vec<(String, Vec<u8>)>>>;
+
+/// An upstream on 127.0.0.1:0 that keeps each request's path and body.
+async fn recording_upstream() -> (String, Bodies) {
+    let bodies = Bodies::default();
+    let log = bodies.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push((uri.to_string(), body.to_vec()));
+            axum::Json(json!({"ok": true}))
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, bodies)
+}
+
+#[tokio::test]
+async fn endpoint_schemas_refuse_bad_bodies_and_queries_after_authentication_and_let_the_rest_through() {
+    let (up, bodies) = recording_upstream().await;
+    let config = format!(
+        r#"
+[[gateway.routes]]
+name = "orders"
+path_prefix = "/orders"
+upstreams = ["{up}"]
+roles = ["user"]
+
+[[gateway.routes.endpoints]]
+method = "POST"
+path = "/orders/{{id}}/items"
+body_schema = "item.schema.json"
+
+[[gateway.routes.endpoints]]
+method = "GET"
+path = "/orders"
+query_schema = "schemas/list.schema.json"
+"#
+    );
+    let env = env(&config);
+    std::fs::write(
+        env.path("item.schema.json"),
+        r#"{"type": "object", "required": ["sku", "qty"], "additionalProperties": false,
+            "properties": {"sku": {"type": "string"}, "qty": {"type": "integer", "minimum": 1}}}"#,
+    )
+    .unwrap();
+    std::fs::create_dir(env.path("schemas")).unwrap();
+    std::fs::write(
+        env.path("schemas/list.schema.json"),
+        r#"{"type": "object", "properties": {"limit": {"type": "string", "pattern": "^[0-9]{1,3}$"}}}"#,
+    )
+    .unwrap();
+    let server = env.serve();
+    let http = reqwest::Client::new();
+    let user = env.sign(r#"{"sub":"42","role":"user"}"#);
+    let post = |path: &str, body: &'static str| {
+        http.post(server.url(path)).header("content-type", "application/json").body(body)
+    };
+    let refusal = |r: reqwest::Response| async move {
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.unwrap();
+        (status, body["error"].as_str().unwrap().to_owned(), body["message"].as_str().unwrap().to_owned())
+    };
+
+    // A valid body reaches the upstream byte for byte.
+    let valid = "{\"sku\": \"A-1\",  \"qty\": 2}";
+    let r = post("/orders/7/items", valid).bearer_auth(&user).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(bodies.lock().unwrap().last().unwrap(), &("/orders/7/items".to_owned(), valid.as_bytes().to_vec()));
+    let reached = bodies.lock().unwrap().len();
+
+    // An invalid one is refused with the violation's location, never its value.
+    let r = post("/orders/7/items", r#"{"sku": "A-1", "qty": -31337}"#).bearer_auth(&user).send().await.unwrap();
+    let (status, code, message) = refusal(r).await;
+    assert_eq!((status, code.as_str()), (400, "validation_failed"), "{message}");
+    assert!(message.contains("/qty: must be at least 1"), "{message}");
+    assert!(!message.contains("31337"), "{message}");
+    // Authentication comes first: without a token the same body is a 401.
+    let r = post("/orders/7/items", r#"{"sku": "A-1", "qty": -31337}"#).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = post("/orders/7/items", "{\"sku\": ").bearer_auth(&user).send().await.unwrap();
+    let (status, code, message) = refusal(r).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_json"), "{message}");
+    let r = http.post(server.url("/orders/7/items")).bearer_auth(&user).body("sku=A-1").send().await.unwrap();
+    assert_eq!(r.status(), 415);
+
+    // The query: an object of strings checked against its schema.
+    let r = http.get(server.url("/orders?limit=lots")).bearer_auth(&user).send().await.unwrap();
+    let (status, code, message) = refusal(r).await;
+    assert_eq!((status, code.as_str()), (400, "validation_failed"), "{message}");
+    assert!(message.starts_with("the query does not match its schema: /limit"), "{message}");
+    assert_eq!(bodies.lock().unwrap().len(), reached, "nothing refused reached the upstream");
+    let r = http.get(server.url("/orders?limit=50")).bearer_auth(&user).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Outside every endpoint: no schema applies.
+    let r = post("/orders/7/notes", "not json at all").bearer_auth(&user).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(bodies.lock().unwrap().last().unwrap().1, b"not json at all");
+}
+
+#[test]
+fn config_check_refuses_a_broken_schema_file_naming_its_key() {
+    let env = Env::new();
+    std::fs::write(env.path("broken.json"), "{\"type\": ").unwrap();
+    std::fs::write(env.path("bad-type.json"), r#"{"type": "strin"}"#).unwrap();
+    std::fs::write(env.path("remote.json"), r#"{"$ref": "https://schemas.example.com/order.json"}"#).unwrap();
+    let file = env.path("gateway.toml");
+    std::fs::write(
+        &file,
+        r#"
+[[gateway.routes]]
+name = "orders"
+upstreams = ["http://127.0.0.1:9"]
+auth = "none"
+endpoints = [
+  { path = "/a", body_schema = "missing.json" },
+  { path = "/b", body_schema = "broken.json" },
+  { path = "/c", query_schema = "bad-type.json" },
+  { path = "/d", body_schema = "remote.json" },
+]
+"#,
+    )
+    .unwrap();
+    let out = env.run(&["config", "check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = crate::support::stderr(&out);
+    for expected in [
+        "gateway.routes[0].endpoints[0].body_schema: ",
+        "gateway.routes[0].endpoints[1].body_schema: ",
+        "is not JSON: EOF while parsing",
+        "gateway.routes[0].endpoints[2].query_schema: ",
+        "not a valid JSON Schema",
+        "gateway.routes[0].endpoints[3].body_schema: ",
+        "never fetched",
+    ] {
+        assert!(err.contains(expected), "{expected:?} missing from:\n{err}");
+    }
+}

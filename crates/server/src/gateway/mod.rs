@@ -15,7 +15,9 @@
 //! 6. authentication — JWT (own keys or a remote JWK Set, through the
 //!    verified-token cache), API key, HMAC signature, or none;
 //! 7. authorization — roles, scopes, client ids; evaluated on every request;
-//! 8. proxy — identity headers set (and spoofed ones removed), hop-by-hop
+//! 8. endpoint validation — the query and body of configured endpoints
+//!    against their JSON Schemas (`endpoint.rs`);
+//! 9. proxy — identity headers set (and spoofed ones removed), hop-by-hop
 //!    headers dropped, round robin with passive health, one retry of an
 //!    idempotent request on a connection failure.
 //!
@@ -23,6 +25,7 @@
 //! ([`GatewayError`]): the client's are 4xx, the upstream's 502/504, ours 500.
 
 mod cors;
+mod endpoint;
 mod identity;
 mod proxy;
 mod route;
@@ -39,6 +42,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 
 pub use cors::CorsPolicy;
+pub use endpoint::{Endpoint, PathPattern, Schema};
 pub use identity::GatewayIdentity;
 pub use route::{AuthMode, Authorization, IntelDeny, JwtSource, Route, RouteRate, RouteSpec, RouteTable};
 
@@ -149,7 +153,7 @@ pub fn request_host(request: &Request) -> Option<Cow<'_, str>> {
     })
 }
 
-/// Phases 4–8 for a request no API route matched.
+/// Phases 4–9 for a request no API route matched.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
     let Some(gateway) = state.gateway().cloned() else {
         return ApiError::new(ErrorCode::NotFound, "no such route").into_response();
@@ -191,6 +195,12 @@ async fn run(state: &AppState, gateway: &Gateway, route: &Route, request: Reques
     {
         return Err(ApiError::new(ErrorCode::InsufficientScope, "this route does not admit this caller").into());
     }
+    // Phase 8; a route without endpoints pays only this check.
+    let body = if spec.endpoints.is_empty() {
+        body
+    } else {
+        endpoint::check(&spec.endpoints, spec.max_body_bytes, &parts, body).await?
+    };
     let request = Request::from_parts(parts, body);
     let mut response = proxy::forward(state, gateway, route, request, identity.as_deref(), client_ip).await?;
     if let Some((policy, origin)) = decorate {

@@ -13,6 +13,7 @@ use portcullis_jose::Validation;
 use portcullis_state::gcra::Rate;
 
 use super::cors::CorsPolicy;
+use super::endpoint::Endpoint;
 use super::upstream::UpstreamPool;
 
 /// How a route authenticates callers.
@@ -127,6 +128,9 @@ pub struct RouteSpec {
     pub allow_countries: Vec<String>,
     pub auth: AuthMode,
     pub authorization: Authorization,
+    /// Endpoints whose requests are checked against JSON Schemas (phase 8);
+    /// empty for none.
+    pub endpoints: Vec<Endpoint>,
 }
 
 /// A route ready to serve: its spec and its upstream pool (with health).
@@ -233,6 +237,7 @@ mod tests {
             allow_countries: vec![],
             auth: AuthMode::None,
             authorization: Authorization::default(),
+            endpoints: vec![],
         };
         Arc::new(Route::new(spec))
     }
