@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// mimalloc rather than glibc malloc: the request path allocates small,
-/// short-lived objects on every request (see docs/architecture.md).
+/// short-lived objects on every request (docs/architecture.md has the figures).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

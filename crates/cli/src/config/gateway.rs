@@ -36,6 +36,7 @@ pub struct RawRoute {
     pub path_prefix: String,
     pub strip_prefix: bool,
     pub upstreams: Vec<String>,
+    pub upstream_ca_file: Option<String>,
     pub methods: Vec<String>,
     pub content_types: Vec<String>,
     pub max_body_bytes: usize,
@@ -67,6 +68,7 @@ impl Default for RawRoute {
             path_prefix: "/".into(),
             strip_prefix: false,
             upstreams: Vec::new(),
+            upstream_ca_file: None,
             methods: Vec::new(),
             content_types: Vec::new(),
             max_body_bytes: 1024 * 1024,
@@ -220,18 +222,30 @@ impl RawRoute {
             .upstreams
             .iter()
             .filter_map(|u| match u.parse::<axum::http::Uri>() {
-                Ok(uri) if uri.scheme_str() == Some("http") && uri.authority().is_some() && uri.query().is_none() => {
+                Ok(uri)
+                    if matches!(uri.scheme_str(), Some("http" | "https"))
+                        && uri.authority().is_some()
+                        && uri.query().is_none() =>
+                {
                     Some(uri)
                 }
                 _ => {
-                    problems.push(format!(
-                        "{}: {u:?} must be http://host[:port][/base] (TLS to upstreams is not supported yet)",
-                        key("upstreams")
-                    ));
+                    problems.push(format!("{}: {u:?} must be http(s)://host[:port][/base]", key("upstreams")));
                     None
                 }
             })
             .collect();
+        let upstream_tls = if upstreams.iter().any(|u| u.scheme_str() == Some("https")) {
+            let ca_file = self.upstream_ca_file.as_ref().map(|f| base.join(f));
+            portcullis_server::tls::upstream_client_config(ca_file.as_deref())
+                .map_err(|e| problems.push(format!("{}: {e}", key("upstream_ca_file"))))
+                .ok()
+        } else {
+            if self.upstream_ca_file.is_some() {
+                problems.push(format!("{}: applies to https upstreams only", key("upstream_ca_file")));
+            }
+            None
+        };
         let rate = match (&self.rate_limit, self.rate_class.as_str()) {
             (Some(r), _) => match r.parse::<RateSpec>() {
                 Ok(spec) => RouteRate::Own(spec.0),
@@ -307,6 +321,7 @@ impl RawRoute {
             path_prefix: self.path_prefix.clone(),
             strip_prefix: self.strip_prefix,
             upstreams,
+            upstream_tls,
             methods: methods(&self.methods, &key("methods"), problems),
             content_types: self.content_types.iter().map(|c| c.trim().to_ascii_lowercase()).collect(),
             max_body_bytes: self.max_body_bytes,

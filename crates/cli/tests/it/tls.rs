@@ -279,3 +279,65 @@ async fn sighup_serves_a_new_certificate_to_new_connections_and_a_broken_pair_ke
     assert!(refusal.contains("server.tls.key_file"), "{refusal}");
     assert_eq!(served_leaf(&new.ca, &server).await.unwrap(), new.leaf_der, "a broken pair changes nothing");
 }
+
+/// Two gateway routes to one https upstream (a Portcullis gateway terminating
+/// TLS in front of a plain upstream): one trusting the upstream's CA, one
+/// left with the system's roots.
+fn https_upstream_routes(upstream: &str, ca: &Path) -> String {
+    format!(
+        "[[gateway.routes]]\nname = \"trusted\"\npath_prefix = \"/svc\"\nupstreams = [\"{upstream}\"]\n\
+         upstream_ca_file = \"{}\"\nauth = \"none\"\n\n\
+         [[gateway.routes]]\nname = \"untrusted\"\npath_prefix = \"/other\"\nupstreams = [\"{upstream}\"]\nauth = \"none\"\n",
+        ca.display()
+    )
+}
+
+#[tokio::test]
+async fn a_route_reaches_an_https_upstream_it_trusts_and_refuses_one_it_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = pki(dir.path(), "up");
+    let (route, seen) = upstream().await;
+    let upstream_env = Env::new().config_file(&(tls_config(&pki.chain, &pki.key) + &route));
+    let tls_upstream = upstream_env.gateway();
+    assert!(tls_upstream.base.starts_with("https://"), "{}", tls_upstream.base);
+    let env = Env::new().config_file(&https_upstream_routes(&tls_upstream.base, &dir.path().join("up-ca.crt")));
+    let gateway = env.gateway();
+    let client = reqwest::Client::new();
+
+    let r = client.get(gateway.url("/svc/hello")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), "upstream");
+    assert_eq!(seen.count(), 1);
+    assert_eq!(seen.last("x-forwarded-proto"), "https", "the hop to the upstream was TLS");
+    let again = client.get(gateway.url("/svc/again")).send().await.unwrap();
+    assert_eq!(again.status(), 200, "the pooled TLS connection is reused");
+
+    // The system's roots do not know the test CA: the handshake fails and
+    // nothing reaches the upstream (had it succeeded, /other would be its 404).
+    let r = client.get(gateway.url("/other/hello")).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "bad_gateway");
+    assert_eq!(seen.count(), 2);
+}
+
+#[test]
+fn an_upstream_ca_file_must_exist_and_serve_an_https_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = Env::new().config_file(&https_upstream_routes("https://127.0.0.1:9", &dir.path().join("gone.crt")));
+    let file = env.path("portcullis.toml");
+    let check = ["config", "check", file.to_str().unwrap()];
+    let out = env.run(&check);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("gateway.routes[0].upstream_ca_file: cannot read"), "{}", stderr(&out));
+
+    pki(dir.path(), "up");
+    env.write_config(&https_upstream_routes("http://127.0.0.1:9", &dir.path().join("up-ca.crt")));
+    let out = env.run(&check);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("upstream_ca_file: applies to https upstreams only"), "{}", stderr(&out));
+
+    env.write_config(&https_upstream_routes("https://127.0.0.1:9", &dir.path().join("up-ca.crt")));
+    let out = env.run(&check);
+    assert!(out.status.success(), "{}", stderr(&out));
+}

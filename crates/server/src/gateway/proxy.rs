@@ -1,10 +1,11 @@
-//! Phase 8: the request as the upstream sees it, and the upstream's answer as
+//! Phase 9: the request as the upstream sees it, and the upstream's answer as
 //! the client sees it. Hop-by-hop headers (RFC 9110 §7.6.1) are dropped both
 //! ways; identity arrives only in `X-Auth-*` headers the gateway set (any the
 //! client sent are removed); `X-Request-Id` and `X-Forwarded-*` are set;
 //! `traceparent` passes through untouched.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
@@ -13,6 +14,7 @@ use axum::http::header::{self, HeaderName};
 use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -55,20 +57,49 @@ fn declared(headers: &HeaderMap) -> Option<usize> {
     headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
 }
 
-/// The pooled HTTP/1.1 client to upstreams.
+fn http_connector() -> HttpConnector {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(5)));
+    connector
+}
+
+fn pooled<C>(connector: C) -> Client<C, Body>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone,
+{
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(256)
+        .build(connector)
+}
+
+/// The pooled HTTP/1.1 client to plain-HTTP upstreams.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient(Client<HttpConnector, Body>);
 
 impl UpstreamClient {
     pub fn new() -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(5)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_max_idle_per_host(256)
-            .build(connector);
-        UpstreamClient(client)
+        UpstreamClient(pooled(http_connector()))
+    }
+}
+
+/// The pooled HTTP/1.1-over-TLS client of one route's https upstreams.
+#[derive(Debug, Clone)]
+pub struct HttpsUpstreamClient(Client<HttpsConnector<HttpConnector>, Body>);
+
+impl HttpsUpstreamClient {
+    /// A client verifying upstreams with `tls` (its trust roots).
+    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
+        let mut http = http_connector();
+        // The TLS connector hands it https URIs.
+        http.enforce_http(false);
+        let connector = HttpsConnectorBuilder::new()
+            .with_tls_config((*tls).clone())
+            .https_only()
+            .enable_http1()
+            .wrap_connector(http);
+        HttpsUpstreamClient(pooled(connector))
     }
 }
 
@@ -203,7 +234,11 @@ pub async fn forward(
         *outgoing.uri_mut() = uri;
         *outgoing.headers_mut() =
             if attempt == attempts { headers.take().unwrap_or_default() } else { headers.clone().unwrap_or_default() };
-        match tokio::time::timeout(route.spec.timeout, gateway.client.0.request(outgoing)).await {
+        let sent = match &route.https {
+            Some(https) if outgoing.uri().scheme() == Some(&Scheme::HTTPS) => https.0.request(outgoing),
+            _ => gateway.client.0.request(outgoing),
+        };
+        match tokio::time::timeout(route.spec.timeout, sent).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout),
             Ok(Ok(response)) => {
                 let (mut parts, incoming) = response.into_parts();

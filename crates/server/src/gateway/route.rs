@@ -14,6 +14,7 @@ use portcullis_state::gcra::Rate;
 
 use super::cors::CorsPolicy;
 use super::endpoint::Endpoint;
+use super::proxy::HttpsUpstreamClient;
 use super::upstream::UpstreamPool;
 
 /// How a route authenticates callers.
@@ -102,8 +103,10 @@ pub struct RouteSpec {
     pub path_prefix: String,
     /// Remove the prefix before proxying.
     pub strip_prefix: bool,
-    /// `http://host:port[/base]` targets, used round robin.
+    /// `http(s)://host:port[/base]` targets, used round robin.
     pub upstreams: Vec<Uri>,
+    /// How https targets are verified (set when any target is https).
+    pub upstream_tls: Option<Arc<rustls::ClientConfig>>,
     /// Allowed methods; empty allows any.
     pub methods: Vec<Method>,
     /// Allowed media types of request bodies (`application/json`); empty allows any.
@@ -140,6 +143,8 @@ pub struct Route {
     pub upstreams: UpstreamPool,
     /// `gateway:<name>`: the route in metrics, logs and rate-limit buckets.
     pub label: Arc<str>,
+    /// The pooled HTTPS client of a route with https targets (its own trust roots).
+    pub(super) https: Option<HttpsUpstreamClient>,
 }
 
 impl Route {
@@ -147,7 +152,8 @@ impl Route {
     pub fn new(spec: RouteSpec) -> Self {
         let upstreams = UpstreamPool::new(spec.upstreams.clone());
         let label = Arc::from(format!("gateway:{}", spec.name));
-        Route { spec, upstreams, label }
+        let https = spec.upstream_tls.clone().map(HttpsUpstreamClient::new);
+        Route { spec, upstreams, label, https }
     }
 
     /// Whether the route matches this host and path.
@@ -224,6 +230,7 @@ mod tests {
             path_prefix: prefix.into(),
             strip_prefix: strip,
             upstreams: vec!["http://127.0.0.1:1".parse().unwrap()],
+            upstream_tls: None,
             methods: vec![],
             content_types: vec![],
             max_body_bytes: 1024,

@@ -12,7 +12,7 @@ use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{InconsistentKeys, ServerConfig};
+use rustls::{ClientConfig, InconsistentKeys, RootCertStore, ServerConfig};
 
 /// A request extension on every request that arrived over TLS terminated by
 /// this service (the gateway then tells upstreams `X-Forwarded-Proto: https`).
@@ -136,6 +136,32 @@ fn pem_error(file: PemFile, path: &Path, error: pem::Error) -> TlsError {
         }
         other => TlsError::Malformed { file, path, problem: other.to_string() },
     }
+}
+
+/// The TLS client settings for a gateway route's https upstreams: the
+/// certificates of `ca_file` as the only trust roots when given (a private
+/// CA), else the system's. The error says which file or why.
+pub fn upstream_client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for cert in read_chain(path).map_err(|e| e.to_string())? {
+                roots.add(cert).map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
+            }
+        }
+        None => {
+            let (added, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            if added == 0 {
+                return Err("no system trust roots were found; name the upstream's CA in upstream_ca_file".into());
+            }
+        }
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// aws-lc-rs with rustls's defaults (TLS 1.2 and 1.3, its cipher suites),
