@@ -121,6 +121,7 @@ pub struct RawServer {
     pub data_dir: PathBuf,
     pub public_url: Option<String>,
     pub shutdown_grace_seconds: u64,
+    pub header_read_timeout_seconds: u64,
     pub tls: RawTls,
 }
 
@@ -140,6 +141,7 @@ impl Default for RawServer {
             data_dir: PathBuf::from("./portcullis-data"),
             public_url: None,
             shutdown_grace_seconds: 30,
+            header_read_timeout_seconds: 30,
             tls: RawTls::default(),
         }
     }
@@ -515,6 +517,7 @@ pub struct Config {
     /// `server.public_url` was not set: serve may replace it with the bound address.
     pub public_url_derived: bool,
     pub shutdown_grace_seconds: u64,
+    pub header_read_timeout_seconds: u64,
     /// `server.tls`, loaded and checked; `None` serves plain HTTP.
     pub tls: Option<portcullis_server::tls::TlsCertificate>,
     pub database_url: String,
@@ -592,6 +595,7 @@ impl RawConfig {
             "keys.algorithm",
             "must be one of RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, EdDSA, HS256, HS384, HS512",
         );
+        check(self.server.header_read_timeout_seconds > 0, "server.header_read_timeout_seconds", "must be at least 1");
         check(!self.keys.keyring.trim().is_empty(), "keys.keyring", "must not be empty");
         check(!self.keys.key_name.trim().is_empty(), "keys.key_name", "must not be empty");
         check(self.keys.refresh_interval_seconds > 0, "keys.refresh_interval_seconds", "must be at least 1");
@@ -858,6 +862,7 @@ impl RawConfig {
             public_url_derived: self.server.public_url.is_none(),
             public_url,
             shutdown_grace_seconds: self.server.shutdown_grace_seconds,
+            header_read_timeout_seconds: self.server.header_read_timeout_seconds,
             tls,
             database_url,
             database_max_connections: self.database.max_connections,

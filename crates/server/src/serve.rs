@@ -8,9 +8,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
-use axum::serve::ListenerExt;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
@@ -23,34 +22,48 @@ use crate::tls::{CertificateResolver, Tls};
 /// client cannot hold a task longer.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves HTTP/1.1 and HTTP/2 (h2c) on `listener` until `shutdown` resolves,
-/// then stops accepting and lets in-flight requests finish.
+/// Serves HTTP/1.1 and HTTP/2 (h2c by prior knowledge) on `listener` until
+/// `shutdown` resolves, then stops accepting and lets in-flight requests
+/// finish. A client gets `header_read_timeout` to send a request's head.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = listener.tap_io(|tcp| no_delay(tcp));
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    accept_loop(listener, router, None, header_read_timeout, shutdown).await
 }
 
 /// Serves HTTPS on `listener` with the certificate `certificates` holds at
 /// each handshake: HTTP/1.1 or HTTP/2 as ALPN (or the client's preface)
-/// says. Requests carry `ConnectInfo<SocketAddr>` and the [`Tls`] marker.
-/// When `shutdown` resolves, stops accepting and lets in-flight requests
-/// finish.
+/// says. Requests carry the [`Tls`] marker. Otherwise as [`serve`].
 pub async fn serve_tls(
     listener: TcpListener,
     router: Router,
     certificates: Arc<CertificateResolver>,
+    header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let acceptor = TlsAcceptor::from(Arc::new(certificates.server_config().map_err(std::io::Error::other)?));
+    accept_loop(listener, router, Some(acceptor), header_read_timeout, shutdown).await
+}
+
+/// One task per connection (its TLS handshake, when any, included), every
+/// request carrying `ConnectInfo<SocketAddr>`. On shutdown: stop accepting,
+/// then wait for the connections to finish their requests and close.
+async fn accept_loop(
+    listener: TcpListener,
+    router: Router,
+    acceptor: Option<TlsAcceptor>,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A slow or silent client (slowloris) cannot hold a connection open
+    // without sending a request head; hyper needs the timer to enforce it.
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(header_read_timeout);
     // As axum::serve: the extended CONNECT of HTTP/2 (WebSockets over h2).
-    builder.http2().enable_connect_protocol();
+    builder.http2().enable_connect_protocol().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -71,6 +84,14 @@ pub async fn serve_tls(
         // still shaking hands (at most HANDSHAKE_TIMEOUT).
         let watcher = graceful.watcher();
         tokio::spawn(async move {
+            let Some(acceptor) = acceptor else {
+                let service = service(router, peer, false);
+                if let Err(e) = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tcp), service)).await
+                {
+                    tracing::trace!(peer = %peer, error = %e, "connection ended with an error");
+                }
+                return;
+            };
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
@@ -82,13 +103,8 @@ pub async fn serve_tls(
                     return;
                 }
             };
-            let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request.extensions_mut().insert(Tls);
-                router.clone().oneshot(request)
-            });
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-            if let Err(e) = watcher.watch(connection).await {
+            let service = service(router, peer, true);
+            if let Err(e) = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await {
                 tracing::trace!(peer = %peer, error = %e, "connection ended with an error");
             }
         });
@@ -96,6 +112,27 @@ pub async fn serve_tls(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// The router as one connection's hyper service: each request gets the
+/// peer's address (and the [`Tls`] marker over TLS).
+fn service(
+    router: Router,
+    peer: SocketAddr,
+    tls: bool,
+) -> impl hyper::service::Service<
+    axum::http::Request<Incoming>,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
+> + Clone {
+    hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+        request.extensions_mut().insert(ConnectInfo(peer));
+        if tls {
+            request.extensions_mut().insert(Tls);
+        }
+        router.clone().oneshot(request.map(axum::body::Body::new))
+    })
 }
 
 /// Small responses must not wait for Nagle's algorithm (keep-alive clients

@@ -124,9 +124,10 @@ pub async fn run(
     let stopped = async {
         let _ = stop_rx.await;
     };
+    let head = Duration::from_secs(config.header_read_timeout_seconds);
     let server = match certificates {
-        Some(certificates) => tokio::spawn(portcullis_server::serve_tls(listener, router, certificates, stopped)),
-        None => tokio::spawn(portcullis_server::serve(listener, router, stopped)),
+        Some(certificates) => tokio::spawn(portcullis_server::serve_tls(listener, router, certificates, head, stopped)),
+        None => tokio::spawn(portcullis_server::serve(listener, router, head, stopped)),
     };
     shutdown_signal().await;
     tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight requests");

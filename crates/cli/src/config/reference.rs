@@ -45,6 +45,12 @@ pub const KEYS: &[Key] = &[
         doc: "On SIGTERM / Ctrl-C, how long in-flight requests may take to finish.",
     },
     Key {
+        path: "server.header_read_timeout_seconds",
+        default: Some("30"),
+        example: "",
+        doc: "How long a client may take to send a request's head (request line and headers) on an HTTP/1.1 connection, idle keep-alive included; the connection is closed after that (slowloris protection, like HAProxy's timeout http-request).",
+    },
+    Key {
         path: "server.tls.cert_file",
         default: None,
         example: "\"/etc/portcullis/tls/fullchain.pem\"",

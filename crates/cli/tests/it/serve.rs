@@ -124,3 +124,21 @@ async fn key_rotation_over_http_needs_an_admin_with_2fa_and_keeps_old_tokens_val
     let header: Value = serde_json::from_slice(&crate::support::unb64(fresh.split('.').next().unwrap())).unwrap();
     assert_eq!(header["kid"], body["kid"]);
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let env = Env::new().var("PORTCULLIS_SERVER__HEADER_READ_TIMEOUT_SECONDS", "1");
+    let server = env.serve();
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: portcullis\r\nX-Slow: ").await.unwrap();
+    // The head never ends: the server closes the connection (the bound here
+    // only keeps a broken server from hanging the test).
+    let mut seen = Vec::new();
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(30), slow.read_to_end(&mut seen)).await;
+    assert!(closed.is_ok(), "the connection was closed");
+    assert!(!String::from_utf8_lossy(&seen).contains("200 OK"), "the request was never served");
+    let (status, _, _) = get(&server.url("/healthz")).await;
+    assert_eq!(status, 200, "others are still served");
+}
