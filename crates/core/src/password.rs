@@ -2,7 +2,7 @@
 //! run on a bounded blocking pool so a flood of logins cannot starve the
 //! async workers (health checks, token verification keep answering).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -50,14 +50,19 @@ pub struct Checked {
     pub needs_rehash: bool,
 }
 
+/// What the dummy hash (for unknown accounts) is a hash of.
+const DUMMY_PASSWORD: &[u8] = b"portcullis timing equaliser";
+
 /// Hashes and verifies passwords.
 #[derive(Debug, Clone)]
 pub struct PasswordHasher {
     argon: Arc<Argon2<'static>>,
     permits: Arc<Semaphore>,
     /// Verified against when the account does not exist, so an unknown email
-    /// costs the same time as a wrong password.
-    dummy_hash: Arc<String>,
+    /// costs the same time as a wrong password. Computed at the first such
+    /// login, not at start: a process that never logs anyone in (the gateway)
+    /// never holds argon2's memory block.
+    dummy_hash: Arc<OnceLock<String>>,
 }
 
 /// Shortest and longest accepted passwords (NIST SP 800-63B: at least 8, allow
@@ -81,16 +86,15 @@ pub fn check_policy(password: &str) -> Result<(), PasswordError> {
 }
 
 impl PasswordHasher {
-    /// A hasher with `config`; computes the dummy hash once.
+    /// A hasher with `config`.
     pub fn new(config: PasswordConfig) -> Result<Self, PasswordError> {
         let params = Params::new(config.memory_kib, config.iterations, config.parallelism, None)
             .map_err(|e| PasswordError::Hashing(e.to_string()))?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let dummy_hash = hash_with(&argon, b"portcullis timing equaliser")?;
         Ok(PasswordHasher {
             argon: Arc::new(argon),
             permits: Arc::new(Semaphore::new(config.max_concurrent.max(1))),
-            dummy_hash: Arc::new(dummy_hash),
+            dummy_hash: Arc::new(OnceLock::new()),
         })
     }
 
@@ -107,11 +111,18 @@ impl PasswordHasher {
     pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<Checked, PasswordError> {
         let argon = self.argon.clone();
         let exists = stored.is_some();
-        let phc = stored.unwrap_or(&self.dummy_hash).to_owned();
+        let stored = stored.map(str::to_owned);
+        let dummy = self.dummy_hash.clone();
         let password = zeroize::Zeroizing::new(password.as_bytes().to_vec());
         let checked = self
             .run(move || {
-                let Ok(parsed) = PasswordHash::new(&phc) else {
+                let phc = match &stored {
+                    Some(phc) => phc.as_str(),
+                    // The parameters were accepted in `new`, so hashing does
+                    // not fail; if it did, the empty string verifies nothing.
+                    None => dummy.get_or_init(|| hash_with(&argon, DUMMY_PASSWORD).unwrap_or_default()),
+                };
+                let Ok(parsed) = PasswordHash::new(phc) else {
                     return Checked { matches: false, needs_rehash: true };
                 };
                 let matches = argon.verify_password(&password, &parsed).is_ok();

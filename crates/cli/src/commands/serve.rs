@@ -103,7 +103,11 @@ pub async fn run(
         let sender = WebhookSender::start(config, services.clock.clone()).context("the webhook HTTP client")?;
         services.accounts.audit_log().subscribe(sender);
     }
-    bootstrap_admin(&services).await?;
+    // Accounts are the API's business: the proxy alone creates no admin (and
+    // so never runs argon2, whose memory block would stay resident).
+    if matches!(mode, Mode::Everything) {
+        bootstrap_admin(&services).await?;
+    }
     let active = keys.snapshot().active.as_ref().map(|a| a.kid.clone()).unwrap_or_default();
     tracing::info!(
         address = %local,
