@@ -142,3 +142,28 @@ async fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     let (status, _, _) = get(&server.url("/healthz")).await;
     assert_eq!(status, 200, "others are still served");
 }
+
+#[tokio::test]
+async fn a_single_worker_runtime_serves_logins_the_api_and_the_gateway() {
+    let env = Env::new()
+        .var("TOKIO_WORKER_THREADS", "1")
+        .var("PORTCULLIS_BOOTSTRAP_ADMIN_EMAIL", "root@example.com")
+        .var("PORTCULLIS_BOOTSTRAP_ADMIN_PASSWORD", "correct horse battery staple")
+        .config_file("[[gateway.routes]]\nname = \"none\"\npath_prefix = \"/nowhere\"\nupstreams = [\"http://127.0.0.1:9\"]\nauth = \"none\"\n");
+    let server = env.serve();
+    let login = json!({"email": "root@example.com", "password": "correct horse battery staple"});
+    let (status, _, body) = post_json(&server.url("/v1/auth/login"), &login, None).await;
+    assert_eq!(status, 200, "argon2 ran on the blocking pool: {body}");
+    assert!(body["access_token"].is_string(), "{body}");
+    let (status, _, body) = post_json(
+        &server.url("/v1/auth/login"),
+        &json!({"email": "nobody@example.com", "password": "wrong password"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _, _) = get(&server.url("/healthz")).await;
+    assert_eq!(status, 200);
+    let (status, _, body) = get(&server.url("/nowhere/x")).await;
+    assert_eq!(status, 502, "the gateway answered: {body}");
+}
