@@ -173,6 +173,8 @@ scopes = ["deploy"]
         .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
         .header("connection", "keep-alive, x-hop")
         .header("x-hop", "must-not-pass")
+        .header("x-forwarded-proto", "https")
+        .header("x-forwarded-host", "shop.example.com")
         .send()
         .await
         .unwrap();
@@ -189,6 +191,9 @@ scopes = ["deploy"]
     assert_eq!(h("traceparent").as_deref(), Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
     assert_eq!(h("x-hop"), None, "headers named by Connection are hop-by-hop");
     assert_eq!(h("x-forwarded-for").as_deref(), Some("127.0.0.1"));
+    // A trusted proxy (loopback here) terminated the client's TLS: its view stands.
+    assert_eq!(h("x-forwarded-proto").as_deref(), Some("https"));
+    assert_eq!(h("x-forwarded-host").as_deref(), Some("shop.example.com"));
     // The cached verification still answers the authorization rule every time.
     let r = get("/admin/again").bearer_auth(&user).send().await.unwrap();
     assert_eq!(r.status(), 403);

@@ -183,12 +183,7 @@ pub async fn check(
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType, "this endpoint takes a JSON body").into());
     }
     // The same limit, and the same answer, as the proxy's own buffering.
-    let bytes = axum::body::to_bytes(body, max_body_bytes).await.map_err(|_| {
-        GatewayError::Client(ApiError::new(
-            ErrorCode::PayloadTooLarge,
-            "the request body is larger than this route allows",
-        ))
-    })?;
+    let bytes = super::proxy::buffer(body, max_body_bytes).await?;
     // serde_json's recursion limit (128 levels) bounds deep documents.
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::new(ErrorCode::InvalidJson, format!("the body is not JSON: {e}")))?;

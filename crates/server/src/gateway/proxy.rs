@@ -159,7 +159,7 @@ fn upstream_uri(base: &Uri, path: &str, original: &Uri) -> Result<Uri, GatewayEr
 
 /// The request body, buffered within the route's limit: a body larger than
 /// declared is refused, and an idempotent request can be retried.
-async fn buffer(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
+pub(super) async fn buffer(body: Body, limit: usize) -> Result<Bytes, GatewayError> {
     if HttpBody::size_hint(&body).exact() == Some(0) {
         return Ok(Bytes::new());
     }
@@ -211,9 +211,16 @@ pub async fn forward(
     if let Ok(value) = HeaderValue::try_from(forwarded) {
         headers.insert(&X_FORWARDED_FOR, value);
     }
-    let proto = if parts.extensions.get::<crate::tls::Tls>().is_some() { "https" } else { "http" };
-    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
-    if let Some(host) = original_host {
+    // Behind a trusted proxy (which terminated the client's TLS, say), its
+    // X-Forwarded-Proto and X-Forwarded-Host describe the client's request
+    // and are kept; otherwise they are ours to set.
+    if !(trusted_peer && headers.contains_key(&X_FORWARDED_PROTO)) {
+        let proto = if parts.extensions.get::<crate::tls::Tls>().is_some() { "https" } else { "http" };
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    }
+    if let Some(host) = original_host
+        && !(trusted_peer && headers.contains_key(&X_FORWARDED_HOST))
+    {
         headers.insert(&X_FORWARDED_HOST, host);
     }
 
