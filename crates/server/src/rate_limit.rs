@@ -84,7 +84,7 @@ pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
 pub async fn limit(state: &AppState, mut request: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let matched = request.extensions().get::<MatchedPath>().cloned();
     let bucket = match (&matched, state.gateway()) {
-        (Some(route), _) => class_of(route.as_str()).map(|class| Bucket::Class(class, route.as_str().to_owned())),
+        (Some(route), _) => class_of(route.as_str()).map(|class| Bucket::Class(class, route.clone())),
         (None, Some(gateway)) => {
             let found = gateway.find(crate::gateway::request_host(&request).as_deref(), request.uri().path());
             found.map(|route| {
@@ -103,7 +103,7 @@ pub async fn limit(state: &AppState, mut request: Request, next: impl AsyncFnOnc
     let now_ms = state.now().saturating_mul(1000);
     let ip = client.to_string();
     let decision = match &bucket {
-        Bucket::Class(class, route) => limiter.check(*class, route, &ip, now_ms).await,
+        Bucket::Class(class, route) => limiter.check(*class, route.as_str(), &ip, now_ms).await,
         Bucket::Gateway(route) => match route.spec.rate {
             RouteRate::Class(class) => limiter.check(class, &route.label, &ip, now_ms).await,
             RouteRate::Own(rate) => limiter.check_gateway_route(&route.spec.name, &ip, &rate, now_ms).await,
@@ -129,7 +129,7 @@ pub async fn limit(state: &AppState, mut request: Request, next: impl AsyncFnOnc
 /// What a request is counted against.
 enum Bucket {
     /// An API route's class.
-    Class(RateClass, String),
+    Class(RateClass, MatchedPath),
     /// A gateway route's class or own rate.
     Gateway(std::sync::Arc<crate::gateway::Route>),
 }
@@ -146,7 +146,7 @@ impl Bucket {
     /// The route counted.
     fn route(&self) -> &str {
         match self {
-            Bucket::Class(_, route) => route,
+            Bucket::Class(_, route) => route.as_str(),
             Bucket::Gateway(route) => &route.label,
         }
     }

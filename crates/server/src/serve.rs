@@ -11,7 +11,8 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
@@ -85,27 +86,12 @@ async fn accept_loop(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let Some(acceptor) = acceptor else {
-                let service = service(router, peer, false);
-                if let Err(e) = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(tcp), service)).await
-                {
-                    tracing::trace!(peer = %peer, error = %e, "connection ended with an error");
-                }
-                return;
+                return serve_connection(&builder, tcp, router, peer, false, watcher).await;
             };
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => stream,
-                Ok(Err(e)) => {
-                    tracing::debug!(peer = %peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(peer = %peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = service(router, peer, true);
-            if let Err(e) = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(stream), service)).await {
-                tracing::trace!(peer = %peer, error = %e, "connection ended with an error");
+            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => serve_connection(&builder, stream, router, peer, true, watcher).await,
+                Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
+                Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
             }
         });
     }
@@ -114,25 +100,28 @@ async fn accept_loop(
     Ok(())
 }
 
-/// The router as one connection's hyper service: each request gets the
-/// peer's address (and the [`Tls`] marker over TLS).
-fn service(
+/// Serves one connection, plain or TLS: each request gets the peer's
+/// address (and the [`Tls`] marker over TLS).
+async fn serve_connection<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
     router: Router,
     peer: SocketAddr,
     tls: bool,
-) -> impl hyper::service::Service<
-    axum::http::Request<Incoming>,
-    Response = axum::response::Response,
-    Error = std::convert::Infallible,
-    Future = impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + Send,
-> + Clone {
-    hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
+    watcher: Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: axum::http::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         if tls {
             request.extensions_mut().insert(Tls);
         }
         router.clone().oneshot(request.map(axum::body::Body::new))
-    })
+    });
+    if let Err(e) = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(io), service)).await {
+        tracing::trace!(peer = %peer, error = %e, "connection ended with an error");
+    }
 }
 
 /// Small responses must not wait for Nagle's algorithm (keep-alive clients

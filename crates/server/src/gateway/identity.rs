@@ -6,6 +6,15 @@ use serde_json::{Map, Value};
 
 use super::route::Authorization;
 
+/// The identity headers, which only the gateway may set: subject, role,
+/// client, scopes.
+pub(super) static IDENTITY_HEADERS: [HeaderName; 4] = [
+    HeaderName::from_static("x-auth-subject"),
+    HeaderName::from_static("x-auth-role"),
+    HeaderName::from_static("x-auth-client"),
+    HeaderName::from_static("x-auth-scopes"),
+];
+
 /// The verified caller, as passed upstream in `X-Auth-*` headers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GatewayIdentity {
@@ -24,20 +33,21 @@ impl GatewayIdentity {
     /// (a control character in a claim) is left out rather than mangled.
     pub fn new(subject: String, role: Option<String>, client: Option<String>, scopes: Vec<String>) -> Self {
         let mut upstream = Vec::with_capacity(4);
-        let mut add = |name: &'static str, value: &str| {
+        let [subject_h, role_h, client_h, scopes_h] = &IDENTITY_HEADERS;
+        let mut add = |name: &HeaderName, value: &str| {
             if let Ok(v) = HeaderValue::from_str(value) {
-                upstream.push((HeaderName::from_static(name), v));
+                upstream.push((name.clone(), v));
             }
         };
-        add("x-auth-subject", &subject);
+        add(subject_h, &subject);
         if let Some(role) = &role {
-            add("x-auth-role", role);
+            add(role_h, role);
         }
         if let Some(client) = &client {
-            add("x-auth-client", client);
+            add(client_h, client);
         }
         if !scopes.is_empty() {
-            add("x-auth-scopes", &scopes.join(" "));
+            add(scopes_h, &scopes.join(" "));
         }
         GatewayIdentity { subject, role, client, scopes, upstream }
     }

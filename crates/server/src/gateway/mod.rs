@@ -19,7 +19,7 @@
 //!    against their JSON Schemas (`endpoint.rs`);
 //! 9. proxy — identity headers set (and spoofed ones removed), hop-by-hop
 //!    headers dropped, round robin with passive health, one retry of an
-//!    idempotent request on a connection failure.
+//!    idempotent request on another target after a connection failure.
 //!
 //! Errors take their status from their source, in one function
 //! ([`GatewayError`]): the client's are 4xx, the upstream's 502/504, ours 500.

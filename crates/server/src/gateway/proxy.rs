@@ -19,7 +19,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use super::identity::GatewayIdentity;
+use super::identity::{GatewayIdentity, IDENTITY_HEADERS};
 use super::route::Route;
 use super::{Gateway, GatewayError};
 use crate::error::{ApiError, ErrorCode};
@@ -35,14 +35,6 @@ static HOP_BY_HOP: [HeaderName; 8] = [
     header::TRANSFER_ENCODING,
     header::UPGRADE,
     header::PROXY_AUTHORIZATION,
-];
-
-/// Identity headers only the gateway may set.
-static IDENTITY: [HeaderName; 4] = [
-    HeaderName::from_static("x-auth-subject"),
-    HeaderName::from_static("x-auth-role"),
-    HeaderName::from_static("x-auth-client"),
-    HeaderName::from_static("x-auth-scopes"),
 ];
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -189,7 +181,7 @@ pub async fn forward(
     let body = buffer(body, route.spec.max_body_bytes).await?;
     let mut headers = std::mem::take(&mut parts.headers);
     drop_hop_by_hop(&mut headers);
-    for name in &IDENTITY {
+    for name in &IDENTITY_HEADERS {
         headers.remove(name);
     }
     let original_host = headers.remove(header::HOST);

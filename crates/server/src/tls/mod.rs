@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
 use rustls::crypto::CryptoProvider;
@@ -142,20 +142,30 @@ fn pem_error(file: PemFile, path: &Path, error: pem::Error) -> TlsError {
 /// certificates of `ca_file` as the only trust roots when given (a private
 /// CA), else the system's. The error says which file or why.
 pub fn upstream_client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+    let Some(path) = ca_file else {
+        // Read once per process and shared by every route that names no CA.
+        return SYSTEM_ROOTS.get_or_init(system_roots_config).clone();
+    };
     let mut roots = RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            for cert in read_chain(path).map_err(|e| e.to_string())? {
-                roots.add(cert).map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
-            }
-        }
-        None => {
-            let (added, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-            if added == 0 {
-                return Err("no system trust roots were found; name the upstream's CA in upstream_ca_file".into());
-            }
-        }
+    for cert in read_chain(path).map_err(|e| e.to_string())? {
+        roots.add(cert).map_err(|e| format!("{}: not a usable CA certificate: {e}", path.display()))?;
     }
+    client_config(roots)
+}
+
+/// The client settings over the system's trust roots (or why there are none).
+static SYSTEM_ROOTS: OnceLock<Result<Arc<ClientConfig>, String>> = OnceLock::new();
+
+fn system_roots_config() -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    let (added, _) = roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+    if added == 0 {
+        return Err("no system trust roots were found; name the upstream's CA in upstream_ca_file".into());
+    }
+    client_config(roots)
+}
+
+fn client_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, String> {
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
