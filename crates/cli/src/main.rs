@@ -5,6 +5,7 @@ mod app;
 mod cli;
 mod commands;
 mod config;
+mod log_sink;
 
 use std::process::ExitCode;
 
@@ -57,7 +58,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(args)) {
+    let outcome = runtime.block_on(commands::run(args));
+    log_sink::flush();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Rejected) => ExitCode::from(1),
         Err(Failure::Usage(message)) => {

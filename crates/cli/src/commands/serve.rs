@@ -13,13 +13,14 @@ use portcullis_server::{AppState, ServerConfig};
 use crate::Failure;
 use crate::config::Config;
 
-/// Logs go to stderr: text for people, JSON for collectors.
+/// Logs go to stderr: text for people, JSON for collectors; access lines
+/// are batched (`log_sink`).
 pub fn init_logging(level: &str, json: bool) -> Result<(), Failure> {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).map_err(|e| Failure::Usage(format!("log.level: {e}")))?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::log_sink::LogSink)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let result = if json { builder.json().try_init() } else { builder.try_init() };
     result.map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))

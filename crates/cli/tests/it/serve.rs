@@ -167,3 +167,49 @@ async fn a_single_worker_runtime_serves_logins_the_api_and_the_gateway() {
     let (status, _, body) = get(&server.url("/nowhere/x")).await;
     assert_eq!(status, 502, "the gateway answered: {body}");
 }
+
+/// The access lines for `ids` found in `logs` (JSON lines, target "access").
+fn access_lines_for(logs: &std::sync::Mutex<Vec<String>>, ids: &[String]) -> Vec<Value> {
+    let logs = logs.lock().unwrap();
+    logs.iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "access" && ids.iter().any(|id| v["fields"]["request_id"] == id.as_str()))
+        .collect()
+}
+
+#[tokio::test]
+async fn access_lines_are_batched_yet_written_within_seconds_and_all_of_them_at_shutdown() {
+    let env = Env::new();
+    let server = env.serve();
+    let logs = server.logs.clone();
+    let client = reqwest::Client::new();
+    let first = "access-first".to_owned();
+    let r = client.get(server.url("/healthz")).header("x-request-id", &first).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    // Batched, but flushed on a timer: the line shows up without more traffic.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while access_lines_for(&logs, std::slice::from_ref(&first)).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no access line within 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let line = &access_lines_for(&logs, std::slice::from_ref(&first))[0];
+    assert_eq!((line["fields"]["status"].as_u64(), line["fields"]["method"].as_str()), (Some(200), Some("GET")));
+    assert_eq!(line["fields"]["route"], "/healthz");
+
+    // A burst followed at once by SIGTERM: every line is written before exit.
+    let ids: Vec<String> = (0..100).map(|i| format!("burst-{i}")).collect();
+    for id in &ids {
+        let r = client.get(server.url("/healthz")).header("x-request-id", id).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    assert!(server.terminate().success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = access_lines_for(&logs, &ids).len();
+        if found == ids.len() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{found} of {} access lines after exit", ids.len());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
