@@ -8,18 +8,21 @@
 #   bench/gateway.sh                 # 10 s per run
 #   DURATION=20 CONNECTIONS=32 bench/gateway.sh
 #
-# Runs: Portcullis with the whole pipeline (rate limit, request id, access
-# log off, JWT, authorization) with and without the verified-token cache;
-# nginx as a plain proxy; haproxy with jwt_verify (RS256, iss and exp) and a
-# per-IP stick-table limit. Prints req/s, p50/p99 and proxy CPU µs/request.
+# Runs: Portcullis with the whole pipeline (rate limit, request id, JSON
+# access log to a file, JWT, authorization) with and without the
+# verified-token cache; a minimal hyper proxy (examples/bench_hyper_proxy.rs:
+# the same HTTP crates, no pipeline) with the same RS256 check, with and
+# without a cache, as the floor hyper itself sets on this machine; nginx as a
+# plain proxy; haproxy with jwt_verify (RS256, iss and exp) and a per-IP
+# stick-table limit. Prints req/s, p50/p99 and proxy CPU µs/request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
-UP_PORT=18091 GW_PORT=18090 NGINX_PORT=18092 HAPROXY_PORT=18093
+UP_PORT=18091 GW_PORT=18090 NGINX_PORT=18092 HAPROXY_PORT=18093 HYPER_PORT=18094
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -q -p portcullis
-cargo build --release -q -p portcullis-server --example bench_upstream
+cargo build --release -q -p portcullis-server --example bench_upstream --example bench_hyper_proxy
 target=${CARGO_TARGET_DIR:-$PWD/target}/release
 bin=$target/portcullis
 dir=$(mktemp -d)
@@ -29,7 +32,7 @@ trap cleanup EXIT
 
 taskset -c 1 "$target/examples/bench_upstream" "127.0.0.1:$UP_PORT" >/dev/null &
 pids+=($!)
-export PORTCULLIS_LOG__ACCESS=false PORTCULLIS_LOG__LEVEL=warn PORTCULLIS_TOKENS__ISSUER=https://portcullis.bench
+export PORTCULLIS_LOG__ACCESS=true PORTCULLIS_LOG__LEVEL=info PORTCULLIS_LOG__FORMAT=json PORTCULLIS_TOKENS__ISSUER=https://portcullis.bench
 cat > "$dir/portcullis.toml" <<TOML
 [rate_limits]
 validation = "1000000000/min"
@@ -44,13 +47,12 @@ TOML
 token=$("$bin" --data-dir "$dir" token sign --ttl 7200 --claims \
   '{"sub":"42","email":"user@example.com","role":"user","client_id":"customer-portal","security":{"2fa_verified":true,"ip":"192.168.1.10"}}')
 "$bin" --data-dir "$dir" keys jwks > "$dir/jwks.json"
-python3 - "$dir/jwks.json" "$dir/pub.pem" <<'PY'
+python3 - "$dir/jwks.json" "$dir/pub.pem" "$dir/pub.der" <<'PY'
 import json, sys, jwt
-key = json.load(open(sys.argv[1]))["keys"][0]
-pem = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(key)).public_bytes(
-    encoding=__import__("cryptography.hazmat.primitives.serialization", fromlist=["Encoding"]).Encoding.PEM,
-    format=__import__("cryptography.hazmat.primitives.serialization", fromlist=["PublicFormat"]).PublicFormat.SubjectPublicKeyInfo)
-open(sys.argv[2], "wb").write(pem)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+key = jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(json.load(open(sys.argv[1]))["keys"][0]))
+open(sys.argv[2], "wb").write(key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo))
+open(sys.argv[3], "wb").write(key.public_bytes(Encoding.DER, PublicFormat.PKCS1))
 PY
 echo "token: ${#token} characters, RS256; $CONNECTIONS connections, ${DURATION} s per run"
 
@@ -91,7 +93,16 @@ run_portcullis() {
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 run_portcullis "portcullis jwt+cache" true
+echo "  access log: $(wc -l < "$dir/gw.log") JSON lines written"
 run_portcullis "portcullis jwt (no cache)" false
+
+for mode in jwt-cache jwt; do
+  taskset -c 0 "$target/examples/bench_hyper_proxy" "127.0.0.1:$HYPER_PORT" "http://127.0.0.1:$UP_PORT" "$mode" \
+    "$dir/pub.der" "$PORTCULLIS_TOKENS__ISSUER" >/dev/null &
+  pid=$!; wait_port "$HYPER_PORT"
+  measure "bare hyper proxy $mode" "$HYPER_PORT" "$pid"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+done
 
 if command -v nginx >/dev/null; then
   cat > "$dir/nginx.conf" <<NGINX
@@ -160,6 +171,11 @@ r = dict(a.split("=", 1) for a in sys.argv[1:])
 r = {k: float(v.rstrip("k")) * (1000 if v.endswith("k") else 1) for k, v in r.items()}
 c, n = r.get("portcullis jwt+cache"), r.get("portcullis jwt (no cache)")
 h, x = r.get("haproxy jwt_verify+limit"), r.get("nginx plain proxy")
+hc, hn = r.get("bare hyper proxy jwt-cache"), r.get("bare hyper proxy jwt")
+print(f"whole pipeline / bare hyper, cache:    {c / hc:.2f}")
+print(f"whole pipeline / bare hyper, no cache: {n / hn:.2f}")
+if x:
+    print(f"bare hyper, cache / nginx plain:       {hc / x:.2f}")
 if h:
     print(f"ratio no-cache / haproxy jwt+limit: {n / h:.2f} (target >= 1.3)")
     print(f"ratio cache / haproxy jwt+limit:    {c / h:.2f} (target >= 2.5)")

@@ -2,19 +2,25 @@
 //!
 //! An access line per request written straight to stderr is one `write`
 //! system call per request, which at gateway rates costs as much as a tenth
-//! of the request. Access lines are instead appended to a buffer that is
+//! of the request, and tracing-subscriber's JSON formatter costs about as
+//! much again. Access lines are instead formatted by [`AccessLayer`] (the
+//! same text and JSON shapes, far cheaper) and appended to a buffer that is
 //! written out when it passes [`FLUSH_AT`] bytes, at least every
 //! [`FLUSH_EVERY`] (a task on the runtime), before any other log line (so the
 //! order of lines is kept), and at exit ([`flush`]). This is nginx's
 //! `access_log … buffer=32k flush=1s`: a process killed with SIGKILL loses at
 //! most the last second of access lines; every other line is written at once.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::sync::{Mutex, MutexGuard, Once};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use tracing::Metadata;
+use tracing::field::{Field, Visit};
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Context;
 
 /// Buffered access lines are written out once they reach this many bytes.
 pub const FLUSH_AT: usize = 32 * 1024;
@@ -68,15 +74,25 @@ fn start_flusher() -> bool {
     true
 }
 
-/// The `tracing_subscriber` writer: stderr, access lines batched.
+/// Appends one access line, writing the buffer out when it is full (or at
+/// once when there is no flusher).
+fn append_access(line: &[u8]) {
+    let batched = start_flusher();
+    let mut buffer = pending();
+    buffer.extend_from_slice(line);
+    if !batched || buffer.len() >= FLUSH_AT {
+        write_out(&mut buffer);
+    }
+}
+
+/// The `tracing_subscriber` writer for every line but access lines: the
+/// buffered access lines first, then the line, at once.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LogSink;
 
-/// One event's line, appended whole to the buffer.
+/// One event's line, appended whole to the buffer and written out on drop.
 #[derive(Debug)]
-pub struct LineWriter {
-    batched: bool,
-}
+pub struct LineWriter;
 
 impl Write for LineWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -91,10 +107,7 @@ impl Write for LineWriter {
 
 impl Drop for LineWriter {
     fn drop(&mut self) {
-        let mut buffer = pending();
-        if !self.batched || buffer.len() >= FLUSH_AT {
-            write_out(&mut buffer);
-        }
+        write_out(&mut pending());
     }
 }
 
@@ -102,10 +115,174 @@ impl<'a> MakeWriter<'a> for LogSink {
     type Writer = LineWriter;
 
     fn make_writer(&'a self) -> LineWriter {
-        LineWriter { batched: false }
+        LineWriter
+    }
+}
+
+/// Whether an event is an access line (they go through [`AccessLayer`]).
+pub fn is_access(meta: &Metadata<'_>) -> bool {
+    meta.target() == ACCESS_TARGET
+}
+
+/// Formats access events itself, in the same shapes as `tracing_subscriber`'s
+/// text and JSON formats, at a tenth of their cost (no per-field serializer,
+/// no intermediate strings but for `Display` fields), into the batch.
+#[derive(Debug, Clone, Copy)]
+pub struct AccessLayer {
+    /// JSON lines (`log.format = "json"`) rather than text.
+    pub json: bool,
+}
+
+thread_local! {
+    static LINE: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
+}
+
+impl<S: Subscriber> Layer<S> for AccessLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        if !is_access(event.metadata()) {
+            return;
+        }
+        // Log timestamps are the wall clock by definition (as in every other
+        // line, which tracing-subscriber stamps the same way).
+        #[allow(clippy::disallowed_methods)]
+        let now = SystemTime::now();
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            format_access(line, self.json, event, now);
+            append_access(line);
+        });
+    }
+}
+
+fn format_access(line: &mut Vec<u8>, json: bool, event: &Event<'_>, at: SystemTime) {
+    let timestamp = humantime::format_rfc3339_micros(at);
+    let level = event.metadata().level();
+    // Writes into a Vec cannot fail.
+    let _ = if json {
+        write!(line, "{{\"timestamp\":\"{timestamp}\",\"level\":\"{level}\",\"fields\":{{")
+    } else {
+        write!(line, "{timestamp} {level:>5} {ACCESS_TARGET}: ")
+    };
+    event.record(&mut Fields { line, json, first: true });
+    let _ = if json { writeln!(line, "}},\"target\":\"{ACCESS_TARGET}\"}}") } else { writeln!(line) };
+}
+
+/// Writes an event's fields: `"name":value` pairs (JSON) or `name=value`.
+struct Fields<'a> {
+    line: &'a mut Vec<u8>,
+    json: bool,
+    first: bool,
+}
+
+impl Fields<'_> {
+    fn name(&mut self, field: &Field) {
+        let separator = if self.first {
+            ""
+        } else if self.json {
+            ","
+        } else {
+            " "
+        };
+        self.first = false;
+        let _ = if self.json {
+            write!(self.line, "{separator}\"{}\":", field.name())
+        } else {
+            write!(self.line, "{separator}{}=", field.name())
+        };
     }
 
-    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> LineWriter {
-        LineWriter { batched: meta.target() == ACCESS_TARGET && start_flusher() }
+    fn string(&mut self, value: &str) {
+        let _ = if self.json {
+            serde_json::to_writer(&mut *self.line, value).map_err(std::io::Error::from)
+        } else {
+            write!(self.line, "{value:?}")
+        };
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.name(field);
+        self.string(value);
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.name(field);
+        let _ = write!(self.line, "{value}");
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.name(field);
+        let _ = write!(self.line, "{value}");
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.name(field);
+        let _ = write!(self.line, "{value}");
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.name(field);
+        if self.json {
+            self.string(&format!("{value:?}"));
+        } else {
+            let _ = write!(self.line, "{value:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    /// Captures what [`format_access`] makes of the events logged in `f`.
+    fn lines(json: bool, f: impl FnOnce()) -> Vec<String> {
+        #[derive(Clone)]
+        struct Capture {
+            json: bool,
+            lines: std::sync::Arc<Mutex<Vec<String>>>,
+        }
+        impl<S: Subscriber> Layer<S> for Capture {
+            fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+                let mut line = Vec::new();
+                format_access(&mut line, self.json, event, SystemTime::UNIX_EPOCH);
+                self.lines.lock().unwrap().push(String::from_utf8(line).unwrap());
+            }
+        }
+        let capture = Capture { json, lines: Default::default() };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(capture.clone()), f);
+        capture.lines.lock().unwrap().clone()
+    }
+
+    fn log_one() {
+        let route = "gateway:\"odd\" name";
+        tracing::info!(target: "access", request_id = "a\"b\\c", method = "GET", route = %route, status = 200u16, micros = 17u64, cached = true);
+    }
+
+    #[test]
+    fn json_access_lines_are_json_with_the_fields_escaped() {
+        let line = &lines(true, log_one)[0];
+        assert!(line.ends_with('\n'));
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({
+                "timestamp": "1970-01-01T00:00:00.000000Z",
+                "level": "INFO",
+                "fields": {"request_id": "a\"b\\c", "method": "GET", "route": "gateway:\"odd\" name", "status": 200, "micros": 17, "cached": true},
+                "target": "access",
+            })
+        );
+    }
+
+    #[test]
+    fn text_access_lines_look_like_the_other_text_lines() {
+        assert_eq!(
+            lines(false, log_one),
+            [
+                "1970-01-01T00:00:00.000000Z  INFO access: request_id=\"a\\\"b\\\\c\" method=\"GET\" route=gateway:\"odd\" name status=200 micros=17 cached=true\n"
+            ]
+        );
     }
 }

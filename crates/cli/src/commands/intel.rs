@@ -67,7 +67,7 @@ pub struct UpdateArgs {
     /// Tor exit addresses.
     #[arg(long, value_name = "FILE")]
     tor: Vec<PathBuf>,
-    /// VPN ranges (CIDR [provider] per line).
+    /// VPN ranges (`CIDR [provider]` per line).
     #[arg(long, value_name = "FILE")]
     vpn: Vec<PathBuf>,
     /// Hosting / data-centre ranges.

@@ -14,16 +14,25 @@ use crate::Failure;
 use crate::config::Config;
 
 /// Logs go to stderr: text for people, JSON for collectors; access lines
-/// are batched (`log_sink`).
+/// are formatted by their own layer and batched (`log_sink`).
 pub fn init_logging(level: &str, json: bool) -> Result<(), Failure> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).map_err(|e| Failure::Usage(format!("log.level: {e}")))?;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_writer(crate::log_sink::LogSink)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let result = if json { builder.json().try_init() } else { builder.try_init() };
-    result.map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))
+    let lines = if json { lines.json().boxed() } else { lines.boxed() };
+    let not_access = tracing_subscriber::filter::filter_fn(|meta| !crate::log_sink::is_access(meta));
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(lines.with_filter(not_access))
+        .with(crate::log_sink::AccessLayer { json })
+        .try_init()
+        .map_err(|e| Failure::Other(anyhow::anyhow!("initialising logging: {e}")))
 }
 
 /// What a process serves.
