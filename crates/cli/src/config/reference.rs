@@ -467,7 +467,7 @@ pub const KEYS: &[Key] = &[
         path: "log.access",
         default: Some("true"),
         example: "",
-        doc: "One log line per HTTP request (target \"access\").",
+        doc: "One log line per HTTP request (target \"access\"), written in batches: at 32 KiB, every second, before any other line and at exit.",
     },
 ];
 
