@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use portcullis_core::audit::{AuditAction, AuditEvent, AuditOutcome};
 use portcullis_core::rate_limit::RateClass;
@@ -64,19 +64,17 @@ pub(crate) async fn denied(
 /// Sets the `RateLimit-*` headers of a decision, unless an inner, more
 /// specific bucket (a client's own rate) already set them.
 pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
-    if headers.contains_key("ratelimit-limit") {
+    if headers.contains_key(&RATELIMIT_LIMIT) {
         return;
     }
-    for (name, value) in [
-        ("ratelimit-limit", d.limit.to_string()),
-        ("ratelimit-remaining", d.remaining.to_string()),
-        ("ratelimit-reset", ceil_seconds(d.reset_after_ms).to_string()),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(name, v);
-        }
-    }
+    headers.insert(&RATELIMIT_LIMIT, HeaderValue::from(d.limit));
+    headers.insert(&RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
+    headers.insert(&RATELIMIT_RESET, HeaderValue::from(ceil_seconds(d.reset_after_ms)));
 }
+
+static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Counts the request once and lets it through, or answers 429 / 503. A
 /// request no API route matched is matched against the gateway's routes

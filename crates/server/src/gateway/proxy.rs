@@ -13,7 +13,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::header::{self, HeaderName};
 use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -163,6 +163,20 @@ pub(super) async fn buffer(body: Body, limit: usize) -> Result<Bytes, GatewayErr
     })
 }
 
+/// How an upstream exchange failed before its timeout.
+enum Exchange {
+    /// Sending the request or reading the response head.
+    Send(hyper_util::client::legacy::Error),
+    /// Reading a small body whole.
+    Body(String),
+}
+
+impl From<hyper_util::client::legacy::Error> for Exchange {
+    fn from(e: hyper_util::client::legacy::Error) -> Self {
+        Exchange::Send(e)
+    }
+}
+
 fn idempotent(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::TRACE)
 }
@@ -237,36 +251,38 @@ pub async fn forward(
             Some(https) if outgoing.uri().scheme() == Some(&Scheme::HTTPS) => https.0.request(outgoing),
             _ => gateway.client.0.request(outgoing),
         };
-        match tokio::time::timeout(route.spec.timeout, sent).await {
+        // One timer for the whole exchange: the head, and a small body with it.
+        let exchange = async {
+            let response = sent.await?;
+            let (mut parts, incoming) = response.into_parts();
+            drop_hop_by_hop(&mut parts.headers);
+            let body = if declared(&parts.headers).is_some_and(|n| n <= COALESCE_BYTES) {
+                // A small body goes out in the same write as the head (one
+                // segment instead of two); larger ones stream.
+                Body::from(
+                    axum::body::to_bytes(Body::new(incoming), COALESCE_BYTES)
+                        .await
+                        .map_err(|e| Exchange::Body(e.to_string()))?,
+                )
+            } else {
+                Body::new(incoming)
+            };
+            Ok::<_, Exchange>(Response::from_parts(parts, body))
+        };
+        match tokio::time::timeout(route.spec.timeout, exchange).await {
             Err(_) => return Err(GatewayError::UpstreamTimeout),
-            Ok(Ok(response)) => {
-                let (mut parts, incoming) = response.into_parts();
-                drop_hop_by_hop(&mut parts.headers);
-                let small = declared(&parts.headers).is_some_and(|n| n <= COALESCE_BYTES);
-                let body = if small {
-                    // A small body goes out in the same write as the head
-                    // (one segment instead of two); larger ones stream.
-                    let bytes = tokio::time::timeout(
-                        route.spec.timeout,
-                        axum::body::to_bytes(Body::new(incoming), COALESCE_BYTES),
-                    )
-                    .await
-                    .map_err(|_| GatewayError::UpstreamTimeout)?
-                    .map_err(|e| GatewayError::UpstreamFailed(format!("{base}: reading the body: {e}")))?;
-                    Body::from(bytes)
-                } else {
-                    Body::new(incoming)
-                };
-                return Ok(Response::from_parts(parts, body).into_response());
+            Ok(Ok(response)) => return Ok(response),
+            Ok(Err(Exchange::Body(e))) => {
+                return Err(GatewayError::UpstreamFailed(format!("{base}: reading the body: {e}")));
             }
-            Ok(Err(e)) if e.is_connect() => {
+            Ok(Err(Exchange::Send(e))) if e.is_connect() => {
                 route.upstreams.eject(index);
                 avoid = Some(index);
                 if attempt == attempts {
                     return Err(GatewayError::UpstreamFailed(format!("connecting to {base}: {e}")));
                 }
             }
-            Ok(Err(e)) => return Err(GatewayError::UpstreamFailed(format!("{base}: {e}"))),
+            Ok(Err(Exchange::Send(e))) => return Err(GatewayError::UpstreamFailed(format!("{base}: {e}"))),
         }
     }
     Err(GatewayError::Internal("no upstream attempt was made".into()))
