@@ -13,7 +13,7 @@
 //! the state crate) and any domain rule (which key signs, when to rotate — see
 //! core).
 //!
-//! With the `testing` feature, [`testing::TestDatabase`] hands out throw-away
+//! With the `testing` feature, `testing::TestDatabase` hands out throw-away
 //! SQLite and PostgreSQL databases for tests.
 
 mod api_keys;

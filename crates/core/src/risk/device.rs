@@ -24,7 +24,7 @@ const SYSTEMS: &[(&str, &str)] = &[
     ("Linux", "Linux"),
 ];
 
-/// The family of `user_agent`: "<browser> on <system>" for browsers, else
+/// The family of `user_agent`: `"<browser> on <system>"` for browsers, else
 /// the first product name ("curl", "okhttp"). `None` for an empty agent.
 pub fn family(user_agent: &str) -> Option<String> {
     let ua = user_agent.trim();
