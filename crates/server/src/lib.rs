@@ -25,5 +25,5 @@ pub use client_auth::ClientIdentity;
 pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use routes::{gateway_router, router};
-pub use serve::{serve, serve_tls};
+pub use serve::serve;
 pub use state::{AppState, ServerConfig, Services};

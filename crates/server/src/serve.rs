@@ -23,30 +23,26 @@ use crate::tls::{CertificateResolver, Tls};
 /// client cannot hold a task longer.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves HTTP/1.1 and HTTP/2 (h2c by prior knowledge) on `listener` until
-/// `shutdown` resolves, then stops accepting and lets in-flight requests
-/// finish. A client gets `header_read_timeout` to send a request's head.
+/// Serves `listener` until `shutdown` resolves, then stops accepting and lets
+/// in-flight requests finish. Plain HTTP/1.1 and HTTP/2 (h2c by prior
+/// knowledge); with `certificates`, HTTPS with the certificate they hold at
+/// each handshake, HTTP/1.1 or HTTP/2 as ALPN (or the client's preface) says,
+/// requests carrying the [`Tls`] marker. A client gets `header_read_timeout`
+/// to send a request's head.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    certificates: Option<Arc<CertificateResolver>>,
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    accept_loop(listener, router, None, header_read_timeout, shutdown).await
-}
-
-/// Serves HTTPS on `listener` with the certificate `certificates` holds at
-/// each handshake: HTTP/1.1 or HTTP/2 as ALPN (or the client's preface)
-/// says. Requests carry the [`Tls`] marker. Otherwise as [`serve`].
-pub async fn serve_tls(
-    listener: TcpListener,
-    router: Router,
-    certificates: Arc<CertificateResolver>,
-    header_read_timeout: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let acceptor = TlsAcceptor::from(Arc::new(certificates.server_config().map_err(std::io::Error::other)?));
-    accept_loop(listener, router, Some(acceptor), header_read_timeout, shutdown).await
+    let acceptor = match certificates {
+        Some(certificates) => {
+            Some(TlsAcceptor::from(Arc::new(certificates.server_config().map_err(std::io::Error::other)?)))
+        }
+        None => None,
+    };
+    accept_loop(listener, router, acceptor, header_read_timeout, shutdown).await
 }
 
 /// One task per connection (its TLS handshake, when any, included), every

@@ -139,10 +139,7 @@ pub async fn run(
         let _ = stop_rx.await;
     };
     let head = Duration::from_secs(config.header_read_timeout_seconds);
-    let server = match certificates {
-        Some(certificates) => tokio::spawn(portcullis_server::serve_tls(listener, router, certificates, head, stopped)),
-        None => tokio::spawn(portcullis_server::serve(listener, router, head, stopped)),
-    };
+    let server = tokio::spawn(portcullis_server::serve(listener, router, certificates, head, stopped));
     shutdown_signal().await;
     tracing::info!(grace_seconds = grace.as_secs(), "shutting down: finishing in-flight requests");
     let _ = stop_tx.send(());
