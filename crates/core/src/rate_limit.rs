@@ -2,6 +2,7 @@
 //! in the shared state, keyed by class and client address.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -125,7 +126,7 @@ impl RateLimiter {
         &self,
         class: RateClass,
         route: &str,
-        client: &str,
+        client: IpAddr,
         now_ms: i64,
     ) -> Result<Decision, StateError> {
         match self.limits.routes.get(route) {
@@ -151,7 +152,7 @@ impl RateLimiter {
     pub async fn check_gateway_route(
         &self,
         route: &str,
-        client: &str,
+        client: IpAddr,
         rate: &Rate,
         now_ms: i64,
     ) -> Result<Decision, StateError> {

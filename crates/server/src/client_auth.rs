@@ -16,7 +16,6 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request};
 use axum::http::request::Parts;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use portcullis_core::accounts::RequestContext;
 use portcullis_core::api_keys::ApiKeyIdentity;
@@ -71,11 +70,11 @@ pub fn request_context(state: &AppState, parts: &Parts) -> RequestContext {
     }
 }
 
-/// The phase itself (a `from_fn_with_state` middleware).
-pub async fn authenticate(state: &AppState, request: Request, next: Next) -> Response {
+/// The phase itself: `next` is the rest of the pipeline.
+pub async fn authenticate(state: &AppState, request: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     // Most requests present no client credentials: they pass untouched.
     if !request.headers().contains_key("x-api-key") && !request.headers().contains_key("x-client-id") {
-        return next.run(request).await;
+        return next(request).await;
     }
     let (parts, body) = request.into_parts();
     let ctx = request_context(state, &parts);
@@ -111,7 +110,7 @@ pub async fn authenticate(state: &AppState, request: Request, next: Next) -> Res
         }
         request.extensions_mut().insert(identity);
     }
-    let mut response = next.run(request).await;
+    let mut response = next(request).await;
     if let Some(d) = client_decision {
         // The client's own bucket is the one that binds it: its headers win
         // over the class's, which the outer phase then leaves alone.

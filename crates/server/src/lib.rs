@@ -24,6 +24,6 @@ pub mod tls;
 pub use client_auth::ClientIdentity;
 pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
-pub use routes::{gateway_router, router};
+pub use routes::{App, gateway_router, router};
 pub use serve::serve;
 pub use state::{AppState, ServerConfig, Services};

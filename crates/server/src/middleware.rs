@@ -9,6 +9,7 @@ use axum::http::{HeaderValue, header::HeaderName};
 use axum::middleware::Next;
 use axum::response::Response;
 
+use crate::gateway::MatchedRoute;
 use crate::metrics::RouteName;
 use crate::state::AppState;
 
@@ -57,7 +58,10 @@ fn generate_request_id() -> HeaderValue {
         text[at + 1] = HEX[usize::from(b & 0x0f)];
         at += 2;
     }
-    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
+    // One allocation that clones by reference count (the id is kept for the
+    // task, set on the response and sent upstream).
+    HeaderValue::from_maybe_shared(axum::body::Bytes::from_owner(text))
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-4000-8000-000000000000"))
 }
 
 /// The method as a metrics label: the standard ones, else "OTHER" (a client
@@ -76,15 +80,35 @@ fn method_label(method: &axum::http::Method) -> &'static str {
     }
 }
 
-/// The phases every request passes before its handler, in one layer and one
-/// future (no boxing between phases): request id, metrics and access log
-/// wrap the rate-limit phase (so 429s are counted and logged too), which
-/// wraps client authentication (so a flood of bad signatures is limited
-/// before any is checked).
+/// The phases every API request passes before its handler, as an axum
+/// middleware (gateway routes enter [`phases`] directly, `routes::App`).
 pub async fn pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    observe(&state, request, async |request| {
-        crate::rate_limit::limit(&state, request, async |request| {
-            crate::client_auth::authenticate(&state, request, next).await
+    phases(&state, request, async |request| next.run(request).await).await
+}
+
+/// The phases every request passes before its handler, in one future (no
+/// boxing between phases): request id, metrics and access log wrap the
+/// rate-limit phase (so 429s are counted and logged too), which wraps client
+/// authentication (so a flood of bad signatures is limited before any is
+/// checked).
+pub async fn phases(
+    state: &AppState,
+    mut request: Request,
+    handler: impl AsyncFnOnce(Request) -> Response,
+) -> Response {
+    // A request no API route matched is matched against the gateway's routes
+    // once, here (the direct path has done it already); the route travels on
+    // as a request extension, to be counted, limited and proxied.
+    if let Some(gateway) = state.gateway()
+        && request.extensions().get::<MatchedPath>().is_none()
+        && request.extensions().get::<MatchedRoute>().is_none()
+        && let Some(route) = gateway.find(crate::gateway::request_host(&request).as_deref(), request.uri().path())
+    {
+        request.extensions_mut().insert(MatchedRoute(route));
+    }
+    observe(state, request, async |request| {
+        crate::rate_limit::limit(state, request, async |request| {
+            crate::client_auth::authenticate(state, request, handler).await
         })
         .await
     })
@@ -96,17 +120,14 @@ pub async fn observe(state: &AppState, request: Request, next: impl AsyncFnOnce(
     let started = Instant::now();
     let id = accept_request_id(request.headers().get(&X_REQUEST_ID)).unwrap_or_else(generate_request_id);
     let method = method_label(request.method());
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let mut response = REQUEST_ID.scope(id.clone(), next(request)).await;
-    // A gateway route names itself on the response; anything else unmatched
-    // is one label (unknown paths must not create unbounded series).
-    let route = match matched {
-        Some(path) => RouteName::Matched(path),
-        None => match response.extensions().get::<crate::gateway::RouteLabel>() {
-            Some(label) => RouteName::Shared(label.0.clone()),
-            None => RouteName::Fixed("unmatched"),
-        },
+    // Anything unmatched is one label (unknown paths must not create
+    // unbounded series).
+    let route = match (request.extensions().get::<MatchedPath>(), request.extensions().get::<MatchedRoute>()) {
+        (Some(path), _) => RouteName::Matched(path.clone()),
+        (None, Some(MatchedRoute(route))) => RouteName::Shared(route.label.clone()),
+        (None, None) => RouteName::Fixed("unmatched"),
     };
+    let mut response = REQUEST_ID.scope(id.clone(), next(request)).await;
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     state.metrics().observe_request(method, &route, status, elapsed);
@@ -115,7 +136,7 @@ pub async fn observe(state: &AppState, request: Request, next: impl AsyncFnOnce(
             target: "access",
             request_id = id.to_str().unwrap_or_default(),
             method,
-            route = %route,
+            route = route.as_str(),
             status,
             micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         );

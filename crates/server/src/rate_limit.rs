@@ -67,29 +67,33 @@ pub(crate) fn set_headers(headers: &mut HeaderMap, d: &Decision) {
     if headers.contains_key(&RATELIMIT_LIMIT) {
         return;
     }
-    headers.insert(&RATELIMIT_LIMIT, HeaderValue::from(d.limit));
-    headers.insert(&RATELIMIT_REMAINING, HeaderValue::from(d.remaining));
-    headers.insert(&RATELIMIT_RESET, HeaderValue::from(ceil_seconds(d.reset_after_ms)));
+    headers.insert(&RATELIMIT_LIMIT, number(d.limit));
+    headers.insert(&RATELIMIT_REMAINING, number(d.remaining));
+    headers.insert(&RATELIMIT_RESET, number(ceil_seconds(d.reset_after_ms)));
+}
+
+/// A number as a header value, in one allocation (`HeaderValue::from(u64)`
+/// takes two).
+fn number(n: impl itoa::Integer) -> HeaderValue {
+    let mut buffer = itoa::Buffer::new();
+    match HeaderValue::from_str(buffer.format(n)) {
+        Ok(value) => value,
+        // Digits and a minus sign are always a valid header value.
+        Err(_) => HeaderValue::from_static("0"),
+    }
 }
 
 static RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
 static RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
 static RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
-/// Counts the request once and lets it through, or answers 429 / 503. A
-/// request no API route matched is matched against the gateway's routes
-/// here, and the route travels on to the gateway as a request extension.
-pub async fn limit(state: &AppState, mut request: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
-    let matched = request.extensions().get::<MatchedPath>().cloned();
-    let bucket = match (&matched, state.gateway()) {
+/// Counts the request once and lets it through, or answers 429 / 503: an
+/// API route against its class, a gateway route (matched before this phase,
+/// `middleware::phases`) against its own rate or class.
+pub async fn limit(state: &AppState, request: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
+    let bucket = match (request.extensions().get::<MatchedPath>(), request.extensions().get::<MatchedRoute>()) {
         (Some(route), _) => class_of(route.as_str()).map(|class| Bucket::Class(class, route.clone())),
-        (None, Some(gateway)) => {
-            let found = gateway.find(crate::gateway::request_host(&request).as_deref(), request.uri().path());
-            found.map(|route| {
-                request.extensions_mut().insert(MatchedRoute(route.clone()));
-                Bucket::Gateway(route)
-            })
-        }
+        (None, Some(MatchedRoute(route))) => Some(Bucket::Gateway(route.clone())),
         (None, None) => None,
     };
     let (Some(limiter), Some(bucket)) = (state.limiter(), bucket) else {
@@ -99,12 +103,11 @@ pub async fn limit(state: &AppState, mut request: Request, next: impl AsyncFnOnc
     let Some(peer) = peer else { return next(request).await };
     let client = crate::client_ip::resolve(peer, request.headers(), &state.config().trusted_proxies);
     let now_ms = state.now().saturating_mul(1000);
-    let ip = client.to_string();
     let decision = match &bucket {
-        Bucket::Class(class, route) => limiter.check(*class, route.as_str(), &ip, now_ms).await,
+        Bucket::Class(class, route) => limiter.check(*class, route.as_str(), client, now_ms).await,
         Bucket::Gateway(route) => match route.spec.rate {
-            RouteRate::Class(class) => limiter.check(class, &route.label, &ip, now_ms).await,
-            RouteRate::Own(rate) => limiter.check_gateway_route(&route.spec.name, &ip, &rate, now_ms).await,
+            RouteRate::Class(class) => limiter.check(class, &route.label, client, now_ms).await,
+            RouteRate::Own(rate) => limiter.check_gateway_route(&route.spec.name, client, &rate, now_ms).await,
         },
     };
     let decision = match decision {
@@ -153,6 +156,13 @@ impl Bucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_become_header_values() {
+        assert_eq!(number(0u64), "0");
+        assert_eq!(number(u64::MAX), "18446744073709551615");
+        assert_eq!(number(-3i64), "-3");
+    }
 
     #[test]
     fn routes_map_to_the_classes_of_product_section_5() {

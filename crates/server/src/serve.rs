@@ -1,4 +1,4 @@
-//! Serving a router on a listener until shutdown: plain HTTP/1.1 and h2c, or
+//! Serving the application on a listener until shutdown: plain HTTP/1.1 and h2c, or
 //! HTTPS with HTTP/1.1 and HTTP/2 chosen by ALPN.
 
 use std::future::Future;
@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -15,15 +14,15 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
+use crate::routes::App;
 use crate::tls::{CertificateResolver, Tls};
 
 /// How long a client may take to finish the TLS handshake; a slow or silent
 /// client cannot hold a task longer.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Serves `listener` until `shutdown` resolves, then stops accepting and lets
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and lets
 /// in-flight requests finish. Plain HTTP/1.1 and HTTP/2 (h2c by prior
 /// knowledge); with `certificates`, HTTPS with the certificate they hold at
 /// each handshake, HTTP/1.1 or HTTP/2 as ALPN (or the client's preface) says,
@@ -31,7 +30,7 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// to send a request's head.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    app: App,
     certificates: Option<Arc<CertificateResolver>>,
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -42,7 +41,7 @@ pub async fn serve(
         }
         None => None,
     };
-    accept_loop(listener, router, acceptor, header_read_timeout, shutdown).await
+    accept_loop(listener, app, acceptor, header_read_timeout, shutdown).await
 }
 
 /// One task per connection (its TLS handshake, when any, included), every
@@ -50,7 +49,7 @@ pub async fn serve(
 /// then wait for the connections to finish their requests and close.
 async fn accept_loop(
     listener: TcpListener,
-    router: Router,
+    app: App,
     acceptor: Option<TlsAcceptor>,
     header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -76,16 +75,16 @@ async fn accept_loop(
             () = &mut shutdown => break,
         };
         no_delay(&tcp);
-        let (acceptor, builder, router) = (acceptor.clone(), builder.clone(), router.clone());
+        let (acceptor, builder, app) = (acceptor.clone(), builder.clone(), app.clone());
         // Taken before the handshake, so shutdown also waits for connections
         // still shaking hands (at most HANDSHAKE_TIMEOUT).
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let Some(acceptor) = acceptor else {
-                return serve_connection(&builder, tcp, router, peer, false, watcher).await;
+                return serve_connection(&builder, tcp, app, peer, false, watcher).await;
             };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(stream)) => serve_connection(&builder, stream, router, peer, true, watcher).await,
+                Ok(Ok(stream)) => serve_connection(&builder, stream, app, peer, true, watcher).await,
                 Ok(Err(e)) => tracing::debug!(peer = %peer, error = %e, "TLS handshake failed"),
                 Err(_) => tracing::debug!(peer = %peer, "TLS handshake timed out"),
             }
@@ -101,7 +100,7 @@ async fn accept_loop(
 async fn serve_connection<I>(
     builder: &auto::Builder<TokioExecutor>,
     io: I,
-    router: Router,
+    app: App,
     peer: SocketAddr,
     tls: bool,
     watcher: Watcher,
@@ -113,7 +112,8 @@ async fn serve_connection<I>(
         if tls {
             request.extensions_mut().insert(Tls);
         }
-        router.clone().oneshot(request.map(axum::body::Body::new))
+        let app = app.clone();
+        async move { Ok::<_, std::convert::Infallible>(app.call(request.map(axum::body::Body::new)).await) }
     });
     if let Err(e) = watcher.watch(builder.serve_connection_with_upgrades(TokioIo::new(io), service)).await {
         tracing::trace!(peer = %peer, error = %e, "connection ended with an error");

@@ -1,9 +1,10 @@
 //! The API gateway (PRODUCT §8): configured routes proxied to upstreams after
-//! the whole security pipeline. The phases, in order — the first three are
-//! the layers every request of the service passes (`routes::router`):
+//! the whole security pipeline. The route is matched once, before the phases
+//! ([`MatchedRoute`]). The phases, in order — the first three are those every
+//! request of the service passes (`middleware::phases`):
 //!
 //! 1. rate limit — the route's own rate or its class, per client address
-//!    (`rate_limit.rs`; it also picks the route and passes it on);
+//!    (`rate_limit.rs`);
 //! 2. request id, metrics and access log (`middleware.rs`; the route's name is
 //!    the metrics label);
 //! 3. client credentials, when sent (`client_auth.rs`: API key, HMAC);
@@ -61,13 +62,11 @@ pub struct Gateway {
     tokens: Option<TokenCache>,
 }
 
-/// The route a request matched, passed from the rate-limit phase on.
+/// The gateway route a request matched, as a request extension: matched
+/// once, before the phases (`middleware::phases`), which count, limit and
+/// proxy it.
 #[derive(Debug, Clone)]
 pub struct MatchedRoute(pub Arc<Route>);
-
-/// The metrics label of a gateway response (`gateway:<route>`).
-#[derive(Debug, Clone)]
-pub struct RouteLabel(pub Arc<str>);
 
 /// Why a gateway request failed; its source decides the status.
 #[derive(Debug)]
@@ -153,25 +152,18 @@ pub fn request_host(request: &Request) -> Option<Cow<'_, str>> {
     })
 }
 
-/// Phases 4–9 for a request no API route matched.
+/// Phases 4–9 for a request no API route matched: 404 unless it matched a
+/// gateway route.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    let Some(gateway) = state.gateway().cloned() else {
-        return ApiError::new(ErrorCode::NotFound, "no such route").into_response();
-    };
-    let route = match request.extensions().get::<MatchedRoute>() {
-        Some(m) => Some(m.0.clone()),
-        None => gateway.find(request_host(&request).as_deref(), request.uri().path()),
-    };
-    let Some(route) = route else {
+    let (Some(gateway), Some(MatchedRoute(route))) = (state.gateway(), request.extensions().get::<MatchedRoute>())
+    else {
         return ApiError::new(ErrorCode::NotFound, "no route matches this path").into_response();
     };
-    let label = RouteLabel(route.label.clone());
-    let mut response = match run(&state, &gateway, &route, request).await {
+    let (gateway, route) = (gateway.clone(), route.clone());
+    match run(&state, &gateway, &route, request).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
-    };
-    response.extensions_mut().insert(label);
-    response
+    }
 }
 
 async fn run(state: &AppState, gateway: &Gateway, route: &Route, request: Request) -> Result<Response, GatewayError> {

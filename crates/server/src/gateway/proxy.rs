@@ -105,6 +105,16 @@ fn peer_ip(request: &Request) -> Option<IpAddr> {
     request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
 }
 
+/// An address as a header value, formatted without an intermediate String.
+fn address_value(ip: IpAddr) -> Option<HeaderValue> {
+    use std::io::Write;
+    let mut text = [0u8; 48];
+    let mut cursor = std::io::Cursor::new(&mut text[..]);
+    write!(cursor, "{ip}").ok()?;
+    let end = usize::try_from(cursor.position()).ok()?;
+    HeaderValue::from_bytes(text.get(..end)?).ok()
+}
+
 /// Removes hop-by-hop headers, and any header the `Connection` header names.
 fn drop_hop_by_hop(headers: &mut HeaderMap) {
     if headers.contains_key(header::CONNECTION) {
@@ -163,6 +173,32 @@ pub(super) async fn buffer(body: Body, limit: usize) -> Result<Bytes, GatewayErr
     })
 }
 
+/// A small body read whole (at most `limit` bytes). It mostly arrives in
+/// one frame, which is kept as it is; more frames are joined.
+async fn read_small(mut body: hyper::body::Incoming, limit: usize) -> Result<Bytes, String> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await {
+        // Trailers, if any, are not forwarded with a coalesced body.
+        let Ok(data) = frame.map_err(|e| e.to_string())?.into_data() else { continue };
+        total = total.saturating_add(data.len());
+        if total > limit {
+            return Err(format!("the body is longer than {limit} bytes"));
+        }
+        match first.take() {
+            None if joined.is_empty() => first = Some(data),
+            earlier => {
+                if let Some(earlier) = earlier {
+                    joined.extend_from_slice(&earlier);
+                }
+                joined.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+}
+
 /// How an upstream exchange failed before its timeout.
 enum Exchange {
     /// Sending the request or reading the response head.
@@ -210,11 +246,11 @@ pub async fn forward(
     // X-Forwarded-For: kept and extended only when the peer is a trusted proxy.
     let trusted_peer = peer.is_some_and(|p| state.config().trusted_proxies.iter().any(|n| n.contains(&p)));
     let forwarded = match (headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()), peer) {
-        (Some(prior), Some(p)) if trusted_peer => format!("{prior}, {p}"),
-        (_, Some(p)) => p.to_string(),
-        (_, None) => client_ip.map(|c| c.to_string()).unwrap_or_default(),
+        (Some(prior), Some(p)) if trusted_peer => HeaderValue::try_from(format!("{prior}, {p}")).ok(),
+        (_, Some(p)) => address_value(p),
+        (_, None) => client_ip.and_then(address_value),
     };
-    if let Ok(value) = HeaderValue::try_from(forwarded) {
+    if let Some(value) = forwarded {
         headers.insert(&X_FORWARDED_FOR, value);
     }
     // Behind a trusted proxy (which terminated the client's TLS, say), its
@@ -259,11 +295,7 @@ pub async fn forward(
             let body = if declared(&parts.headers).is_some_and(|n| n <= COALESCE_BYTES) {
                 // A small body goes out in the same write as the head (one
                 // segment instead of two); larger ones stream.
-                Body::from(
-                    axum::body::to_bytes(Body::new(incoming), COALESCE_BYTES)
-                        .await
-                        .map_err(|e| Exchange::Body(e.to_string()))?,
-                )
+                Body::from(read_small(incoming, COALESCE_BYTES).await.map_err(Exchange::Body)?)
             } else {
                 Body::new(incoming)
             };
@@ -310,6 +342,13 @@ mod tests {
         let mut left: Vec<_> = h.keys().map(|k| k.as_str().to_owned()).collect();
         left.sort();
         assert_eq!(left, ["accept", "traceparent"]);
+    }
+
+    #[test]
+    fn addresses_become_header_values() {
+        assert_eq!(address_value("203.0.113.7".parse().unwrap()).unwrap(), "203.0.113.7");
+        let longest: IpAddr = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255".parse().unwrap();
+        assert_eq!(address_value(longest).unwrap(), longest.to_string().as_str());
     }
 
     #[test]
