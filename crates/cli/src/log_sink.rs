@@ -155,16 +155,57 @@ impl<S: Subscriber> Layer<S> for AccessLayer {
 }
 
 fn format_access(line: &mut Vec<u8>, json: bool, event: &Event<'_>, at: SystemTime) {
-    let timestamp = humantime::format_rfc3339_micros(at);
     let level = event.metadata().level();
-    // Writes into a Vec cannot fail.
-    let _ = if json {
-        write!(line, "{{\"timestamp\":\"{timestamp}\",\"level\":\"{level}\",\"fields\":{{")
+    // Pieces are appended as bytes: `write!` costs more than the rest of the
+    // line together. (Writes into a Vec cannot fail.)
+    if json {
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        push_timestamp(line, at);
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(level.as_str().as_bytes());
+        line.extend_from_slice(b"\",\"fields\":{");
     } else {
-        write!(line, "{timestamp} {level:>5} {ACCESS_TARGET}: ")
-    };
+        push_timestamp(line, at);
+        let _ = write!(line, " {level:>5} {ACCESS_TARGET}: ");
+    }
     event.record(&mut Fields { line, json, first: true });
-    let _ = if json { writeln!(line, "}},\"target\":\"{ACCESS_TARGET}\"}}") } else { writeln!(line) };
+    if json {
+        line.extend_from_slice(b"},\"target\":\"");
+        line.extend_from_slice(ACCESS_TARGET.as_bytes());
+        line.extend_from_slice(b"\"}\n");
+    } else {
+        line.push(b'\n');
+    }
+}
+
+thread_local! {
+    /// The last second formatted (`2026-12-03T15:23:39`), reused by every
+    /// line of that second.
+    static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+}
+
+/// Appends `at` as RFC 3339 in UTC with microseconds (as tracing-subscriber
+/// writes it), formatting the date and time only once per second.
+fn push_timestamp(line: &mut Vec<u8>, at: SystemTime) {
+    let since = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    SECOND.with_borrow_mut(|(second, text)| {
+        if *second != since.as_secs() {
+            *second = since.as_secs();
+            text.clear();
+            let whole = humantime::format_rfc3339_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(*second));
+            let _ = std::fmt::Write::write_fmt(text, format_args!("{whole}"));
+            // Without the trailing `Z`: the fraction goes before it.
+            text.pop();
+        }
+        line.extend_from_slice(text.as_bytes());
+    });
+    let mut micros = since.subsec_micros();
+    let mut fraction = *b".000000Z";
+    for digit in fraction[1..7].iter_mut().rev() {
+        *digit = b'0' + u8::try_from(micros % 10).unwrap_or(0);
+        micros /= 10;
+    }
+    line.extend_from_slice(&fraction);
 }
 
 /// Writes an event's fields: `"name":value` pairs (JSON) or `name=value`.
@@ -184,19 +225,34 @@ impl Fields<'_> {
             " "
         };
         self.first = false;
-        let _ = if self.json {
-            write!(self.line, "{separator}\"{}\":", field.name())
+        self.line.extend_from_slice(separator.as_bytes());
+        if self.json {
+            self.line.push(b'"');
+            self.line.extend_from_slice(field.name().as_bytes());
+            self.line.extend_from_slice(b"\":");
         } else {
-            write!(self.line, "{separator}{}=", field.name())
-        };
+            self.line.extend_from_slice(field.name().as_bytes());
+            self.line.push(b'=');
+        }
     }
 
     fn string(&mut self, value: &str) {
+        if self.json && value.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\') {
+            // Nothing to escape (request ids, methods, route names).
+            self.line.push(b'"');
+            self.line.extend_from_slice(value.as_bytes());
+            self.line.push(b'"');
+            return;
+        }
         let _ = if self.json {
             serde_json::to_writer(&mut *self.line, value).map_err(std::io::Error::from)
         } else {
             write!(self.line, "{value:?}")
         };
+    }
+
+    fn integer(&mut self, value: impl itoa::Integer) {
+        self.line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
     }
 }
 
@@ -208,17 +264,17 @@ impl Visit for Fields<'_> {
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.integer(value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.integer(value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.name(field);
-        let _ = write!(self.line, "{value}");
+        self.line.extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
@@ -274,6 +330,26 @@ mod tests {
                 "target": "access",
             })
         );
+    }
+
+    #[test]
+    fn json_access_lines_escape_control_characters_and_keep_unicode() {
+        let line = &lines(true, || {
+            tracing::info!(target: "access", agent = "tab\there \u{1} é", offset = -5i64);
+        })[0];
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["fields"], serde_json::json!({"agent": "tab\there \u{1} é", "offset": -5}));
+        assert!(line.contains("\\t") && line.contains("\\u0001"));
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_with_microseconds_across_seconds() {
+        for (secs, micros) in [(0, 0), (1_780_000_000, 7), (1_780_000_000, 999_999), (1_780_000_001, 120_000)] {
+            let at = SystemTime::UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros);
+            let mut line = Vec::new();
+            push_timestamp(&mut line, at);
+            assert_eq!(String::from_utf8(line).unwrap(), humantime::format_rfc3339_micros(at).to_string());
+        }
     }
 
     #[test]

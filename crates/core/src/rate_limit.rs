@@ -130,9 +130,11 @@ impl RateLimiter {
         now_ms: i64,
     ) -> Result<Decision, StateError> {
         match self.limits.routes.get(route) {
-            Some(rate) => self.state.rate_limit(&format!("rl:route:{route}:ip:{client}"), rate, now_ms).await,
+            Some(rate) => {
+                self.state.rate_limit(&address_key(&["rl:route:", route, ":ip:"], client), rate, now_ms).await
+            }
             None => {
-                let key = format!("rl:{}:ip:{client}", class.as_str());
+                let key = address_key(&["rl:", class.as_str(), ":ip:"], client);
                 self.state.rate_limit(&key, self.limits.of(class), now_ms).await
             }
         }
@@ -156,13 +158,56 @@ impl RateLimiter {
         rate: &Rate,
         now_ms: i64,
     ) -> Result<Decision, StateError> {
-        self.state.rate_limit(&format!("rl:gw:{route}:ip:{client}"), rate, now_ms).await
+        self.state.rate_limit(&address_key(&["rl:gw:", route, ":ip:"], client), rate, now_ms).await
+    }
+}
+
+/// A bucket key: `prefix` pieces, then the address (one allocation, no
+/// formatting machinery — this runs on every limited request).
+fn address_key(prefix: &[&str], client: IpAddr) -> String {
+    let mut key = String::with_capacity(prefix.iter().map(|p| p.len()).sum::<usize>() + 39);
+    for piece in prefix {
+        key.push_str(piece);
+    }
+    push_address(&mut key, client);
+    key
+}
+
+/// Appends an address in its usual text form (as `Display` writes it); IPv4,
+/// the common case, without `core::fmt`.
+pub fn push_address(out: &mut String, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut digits = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                out.push_str(digits.format(octet));
+            }
+        }
+        IpAddr::V6(v6) => {
+            use std::fmt::Write;
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{v6}");
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_are_written_as_display_writes_them() {
+        for text in ["0.0.0.0", "203.0.113.7", "255.255.255.255", "::1", "2001:db8::7", "::ffff:192.0.2.1"] {
+            let ip: IpAddr = text.parse().unwrap();
+            let mut out = String::from("x");
+            push_address(&mut out, ip);
+            assert_eq!(out, format!("x{ip}"));
+        }
+        assert_eq!(address_key(&["rl:gw:", "orders", ":ip:"], [10, 0, 0, 1].into()), "rl:gw:orders:ip:10.0.0.1");
+    }
 
     #[test]
     fn rates_parse_with_units_and_burst() {

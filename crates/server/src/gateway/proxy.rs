@@ -105,18 +105,36 @@ fn peer_ip(request: &Request) -> Option<IpAddr> {
     request.extensions().get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())
 }
 
-/// An address as a header value, formatted without an intermediate String.
+/// An address as a header value.
 fn address_value(ip: IpAddr) -> Option<HeaderValue> {
-    use std::io::Write;
-    let mut text = [0u8; 48];
-    let mut cursor = std::io::Cursor::new(&mut text[..]);
-    write!(cursor, "{ip}").ok()?;
-    let end = usize::try_from(cursor.position()).ok()?;
-    HeaderValue::from_bytes(text.get(..end)?).ok()
+    let mut text = String::with_capacity(39);
+    portcullis_core::rate_limit::push_address(&mut text, ip);
+    HeaderValue::try_from(text).ok()
+}
+
+/// Whether a header is one of [`HOP_BY_HOP`] (by its text: one length
+/// switch and a compare, cheaper than comparing names one by one).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    matches!(
+        name.as_str(),
+        "connection"
+            | "keep-alive"
+            | "proxy-connection"
+            | "te"
+            | "trailer"
+            | "transfer-encoding"
+            | "upgrade"
+            | "proxy-authorization"
+    )
 }
 
 /// Removes hop-by-hop headers, and any header the `Connection` header names.
+/// Most messages carry none: one pass over the names finds that out more
+/// cheaply than looking each one up.
 fn drop_hop_by_hop(headers: &mut HeaderMap) {
+    if !headers.keys().any(is_hop_by_hop) {
+        return;
+    }
     if headers.contains_key(header::CONNECTION) {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
@@ -231,8 +249,10 @@ pub async fn forward(
     let body = buffer(body, route.spec.max_body_bytes).await?;
     let mut headers = std::mem::take(&mut parts.headers);
     drop_hop_by_hop(&mut headers);
-    for name in &IDENTITY_HEADERS {
-        headers.remove(name);
+    if headers.keys().any(|name| name.as_str().starts_with("x-auth-")) {
+        for name in &IDENTITY_HEADERS {
+            headers.remove(name);
+        }
     }
     let original_host = headers.remove(header::HOST);
     if let Some(identity) = identity {
@@ -273,16 +293,20 @@ pub async fn forward(
     let attempts = if idempotent(&parts.method) && route.upstreams.len() > 1 { 2 } else { 1 };
     let mut headers = Some(headers);
     for attempt in 1..=attempts {
-        let (index, base) = route
+        let (index, target) = route
             .upstreams
             .pick(avoid)
             .ok_or_else(|| GatewayError::Internal(format!("route {} has no upstream", route.spec.name)))?;
+        let base = &target.uri;
         let uri = upstream_uri(base, path, &parts.uri)?;
         let mut outgoing = axum::http::Request::new(Body::from(body.clone()));
         *outgoing.method_mut() = parts.method.clone();
         *outgoing.uri_mut() = uri;
         *outgoing.headers_mut() =
             if attempt == attempts { headers.take().unwrap_or_default() } else { headers.clone().unwrap_or_default() };
+        if let Some(host) = &target.host {
+            outgoing.headers_mut().insert(header::HOST, host.clone());
+        }
         let sent = match &route.https {
             Some(https) if outgoing.uri().scheme() == Some(&Scheme::HTTPS) => https.0.request(outgoing),
             _ => gateway.client.0.request(outgoing),
@@ -338,6 +362,7 @@ mod tests {
         ] {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
+        assert!(HOP_BY_HOP.iter().all(is_hop_by_hop));
         drop_hop_by_hop(&mut h);
         let mut left: Vec<_> = h.keys().map(|k| k.as_str().to_owned()).collect();
         left.sort();

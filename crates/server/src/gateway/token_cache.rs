@@ -6,6 +6,7 @@
 //! (another gateway's cache once skipped scope checks on hits — a CVE).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use parking_lot::RwLock;
@@ -32,7 +33,25 @@ pub struct CachedToken {
 /// A bounded map from token digest to verification.
 #[derive(Debug, Default)]
 pub struct TokenCache {
-    entries: RwLock<HashMap<[u8; 32], Arc<CachedToken>>>,
+    entries: RwLock<HashMap<[u8; 32], Arc<CachedToken>, BuildHasherDefault<DigestHasher>>>,
+}
+
+/// Keys are SHA-256 digests, already uniform and beyond a caller's control
+/// (only verified tokens are inserted): their first eight bytes are the
+/// hash, with no second hashing pass per request.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for (i, b) in bytes.iter().take(8).enumerate() {
+            self.0 ^= u64::from(*b) << (8 * i);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The cache key of `token` as verified by `source`.
@@ -93,6 +112,17 @@ mod tests {
         cache.put(k, entry(200));
         assert!(cache.get(&k, 199).is_some());
         assert!(cache.get(&k, 200).is_none());
+    }
+
+    #[test]
+    fn entries_are_found_by_digest_among_many() {
+        let cache = TokenCache::default();
+        let keys: Vec<_> = (0..1000).map(|i| key("own", &format!("token-{i}"))).collect();
+        for k in &keys {
+            cache.put(*k, entry(200));
+        }
+        assert!(keys.iter().all(|k| cache.get(k, 150).is_some()));
+        assert!(cache.get(&key("own", "token-1000"), 150).is_none());
     }
 
     #[test]

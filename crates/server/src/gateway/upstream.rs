@@ -5,16 +5,34 @@
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use axum::http::Uri;
+use axum::http::{HeaderValue, Uri};
 
 /// How long a target that refused a connection is skipped.
 pub const EJECT_FOR: Duration = Duration::from_secs(10);
 
+/// One upstream target.
 #[derive(Debug)]
-struct Target {
-    uri: Uri,
+pub struct Target {
+    /// Its base URL.
+    pub uri: Uri,
+    /// The `Host` header its requests carry: host, and port unless the
+    /// scheme's default (what hyper's client would write, formatted once).
+    pub host: Option<HeaderValue>,
     /// Milliseconds since `epoch` until which the target is ejected (0 = healthy).
     ejected_until: AtomicI64,
+}
+
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let host = uri.host()?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    let value = match uri.port_u16() {
+        Some(port) if port != default_port => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    };
+    HeaderValue::try_from(value).ok()
 }
 
 /// A route's targets.
@@ -28,7 +46,10 @@ pub struct UpstreamPool {
 impl UpstreamPool {
     /// A pool over `uris` (at least one; the configuration guarantees it).
     pub fn new(uris: Vec<Uri>) -> Self {
-        let targets = uris.into_iter().map(|uri| Target { uri, ejected_until: AtomicI64::new(0) }).collect();
+        let targets = uris
+            .into_iter()
+            .map(|uri| Target { host: host_header(&uri), uri, ejected_until: AtomicI64::new(0) })
+            .collect();
         UpstreamPool { targets, next: AtomicUsize::new(0), epoch: Instant::now() }
     }
 
@@ -38,7 +59,7 @@ impl UpstreamPool {
 
     /// The next healthy target in turn, skipping `avoid` (a target that just
     /// failed) when another exists; `None` only for an empty pool.
-    pub fn pick(&self, avoid: Option<usize>) -> Option<(usize, &Uri)> {
+    pub fn pick(&self, avoid: Option<usize>) -> Option<(usize, &Target)> {
         let n = self.targets.len();
         if n == 0 {
             return None;
@@ -55,7 +76,7 @@ impl UpstreamPool {
                 .min_by_key(|&i| self.targets[i].ejected_until.load(Ordering::Relaxed))
                 .unwrap_or(0)
         });
-        self.targets.get(index).map(|t| (index, &t.uri))
+        self.targets.get(index).map(|t| (index, t))
     }
 
     /// Marks target `index` as failing to connect.
@@ -99,6 +120,17 @@ mod tests {
         assert!((0..10).all(|_| p.pick(None).unwrap().0 != 1));
         let p = pool(2);
         assert!((0..10).all(|_| p.pick(Some(0)).unwrap().0 == 1));
+    }
+
+    #[test]
+    fn the_host_header_names_the_port_unless_it_is_the_default() {
+        let host = |u: &str| host_header(&u.parse().unwrap()).unwrap();
+        assert_eq!(host("http://10.0.0.5:9000/svc"), "10.0.0.5:9000");
+        assert_eq!(host("http://orders.internal"), "orders.internal");
+        assert_eq!(host("http://orders.internal:80"), "orders.internal");
+        assert_eq!(host("https://orders.internal:443"), "orders.internal");
+        assert_eq!(host("https://orders.internal:80"), "orders.internal:80");
+        assert_eq!(host("http://[::1]:8080"), "[::1]:8080");
     }
 
     #[test]
