@@ -204,6 +204,29 @@ async fn plain_http_speaks_h2c_by_prior_knowledge_on_the_api_and_through_the_gat
     assert_eq!(version(&h1, &server, "/svc/y").await, Version::HTTP_11);
 }
 
+#[tokio::test]
+async fn head_answers_carry_no_body_over_h2c_whether_the_upstream_or_the_gateway_answers() {
+    let (route, _seen) = upstream().await;
+    let locked = route
+        .replace("\"svc\"", "\"locked\"")
+        .replace("/svc", "/locked")
+        .replace("auth = \"none\"", "roles = [\"user\"]");
+    let env = Env::new().config_file(&(route + &locked));
+    let server = env.serve();
+    let h2c = reqwest::Client::builder().http2_prior_knowledge().build().unwrap();
+    // A DATA frame after a HEAD answer is a protocol error the client reports
+    // when the body is read.
+    for (path, status) in [("/locked/x", 401), ("/svc/x", 200), ("/nowhere", 404)] {
+        let response = h2c.head(server.url(path)).send().await.unwrap();
+        assert_eq!((response.version(), response.status().as_u16()), (Version::HTTP_2, status), "{path}");
+        let length = response.headers().get("content-length").map(|v| v.to_str().unwrap().to_owned());
+        assert!(response.bytes().await.unwrap().is_empty(), "{path}");
+        let get = h2c.get(server.url(path)).send().await.unwrap();
+        let body = get.bytes().await.unwrap();
+        assert_eq!(length, Some(body.len().to_string()), "HEAD announces the length GET sends: {path}");
+    }
+}
+
 #[test]
 fn a_key_that_is_not_the_certificates_or_a_missing_file_is_refused_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();

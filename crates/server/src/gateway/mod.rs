@@ -9,6 +9,8 @@
 //!    the metrics label);
 //! 3. client credentials, when sent (`client_auth.rs`: API key, HMAC);
 //!
+//! (2 wraps 1, so a 429 is counted, logged and has its request id);
+//!
 //! then, in [`handle`], per route:
 //!
 //! 4. CORS — preflights answered here;
@@ -282,11 +284,13 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    // UTF-8 is checked a word at a time (`to_str` goes byte by byte over a
+    // ASCII is checked a word at a time (`to_str` goes byte by byte over a
     // long token); what is not base64url then fails verification.
-    let value = std::str::from_utf8(headers.get(header::AUTHORIZATION)?.as_bytes()).ok()?;
+    let bytes = headers.get(header::AUTHORIZATION)?.as_bytes();
+    let value = std::str::from_utf8(bytes).ok().filter(|_| bytes.is_ascii())?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+    let token = token.trim_ascii();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Phase 6.

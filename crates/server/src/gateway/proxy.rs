@@ -363,6 +363,8 @@ mod tests {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
         assert!(HOP_BY_HOP.iter().all(is_hop_by_hop));
+        // `forward` looks for identity headers by this prefix.
+        assert!(IDENTITY_HEADERS.iter().all(|n| n.as_str().starts_with("x-auth-")));
         drop_hop_by_hop(&mut h);
         let mut left: Vec<_> = h.keys().map(|k| k.as_str().to_owned()).collect();
         left.sort();

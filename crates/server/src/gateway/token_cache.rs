@@ -37,8 +37,9 @@ pub struct TokenCache {
 }
 
 /// Keys are SHA-256 digests, already uniform and beyond a caller's control
-/// (only verified tokens are inserted): their first eight bytes are the
-/// hash, with no second hashing pass per request.
+/// (only verified tokens are inserted): their first eight bytes (with the
+/// array's length mixed in, which `Hash` writes first) are the hash, with no
+/// second hashing pass per request.
 #[derive(Debug, Default)]
 struct DigestHasher(u64);
 

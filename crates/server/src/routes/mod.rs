@@ -16,7 +16,9 @@ mod whoami;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::{Body, HttpBody};
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceExt;
@@ -137,16 +139,36 @@ impl App {
             && let Some(route) = direct.gateway_route(&request)
         {
             request.extensions_mut().insert(MatchedRoute(route));
+            let method = request.method().clone();
             let state = &direct.state;
-            return crate::middleware::phases(state, request, async |request| {
+            let mut response = crate::middleware::phases(state, request, async |request| {
                 crate::gateway::handle(State(state.clone()), request).await
             })
             .await;
+            bodiless(&method, &mut response);
+            return response;
         }
         match self.router.clone().oneshot(request).await {
             Ok(response) => response,
             Err(infallible) => match infallible {},
         }
+    }
+}
+
+/// What axum's routes do to their responses, for the direct path: a HEAD
+/// response keeps its `Content-Length` but has no body (hyper drops it over
+/// HTTP/1.1, not over HTTP/2, where sending one breaks the stream), and a
+/// 2xx to CONNECT has none either (RFC 9110 §9.3.2, §9.3.6).
+fn bodiless(method: &Method, response: &mut Response) {
+    if *method == Method::HEAD {
+        if !response.headers().contains_key(header::CONTENT_LENGTH)
+            && let Some(length) = response.body().size_hint().exact()
+        {
+            response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        }
+        *response.body_mut() = Body::empty();
+    } else if *method == Method::CONNECT && response.status().is_success() {
+        *response.body_mut() = Body::empty();
     }
 }
 
