@@ -81,8 +81,12 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 }
 
 /// The phases every API request passes before its handler, as an axum
-/// middleware (gateway routes enter [`phases`] directly, `routes::App`).
-pub async fn pipeline(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// middleware (paths the API does not know enter [`phases`] directly,
+/// `routes::App`, unless that path is unavailable).
+pub async fn pipeline(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    if request.extensions().get::<MatchedPath>().is_none() {
+        crate::gateway::match_route(&state, &mut request);
+    }
     phases(&state, request, async |request| next.run(request).await).await
 }
 
@@ -91,21 +95,7 @@ pub async fn pipeline(State(state): State<AppState>, request: Request, next: Nex
 /// rate-limit phase (so 429s are counted and logged too), which wraps client
 /// authentication (so a flood of bad signatures is limited before any is
 /// checked).
-pub async fn phases(
-    state: &AppState,
-    mut request: Request,
-    handler: impl AsyncFnOnce(Request) -> Response,
-) -> Response {
-    // A request no API route matched is matched against the gateway's routes
-    // once, here (the direct path has done it already); the route travels on
-    // as a request extension, to be counted, limited and proxied.
-    if let Some(gateway) = state.gateway()
-        && request.extensions().get::<MatchedPath>().is_none()
-        && request.extensions().get::<MatchedRoute>().is_none()
-        && let Some(route) = gateway.find(crate::gateway::request_host(&request).as_deref(), request.uri().path())
-    {
-        request.extensions_mut().insert(MatchedRoute(route));
-    }
+pub async fn phases(state: &AppState, request: Request, handler: impl AsyncFnOnce(Request) -> Response) -> Response {
     observe(state, request, async |request| {
         crate::rate_limit::limit(state, request, async |request| {
             crate::client_auth::authenticate(state, request, handler).await

@@ -154,6 +154,15 @@ pub fn request_host(request: &Request) -> Option<Cow<'_, str>> {
     })
 }
 
+/// Matches a request no API route knows against the gateway's routes, once,
+/// before the phases: the route travels on as a request extension, to be
+/// counted, limited and proxied (none: the gateway answers 404).
+pub fn match_route(state: &AppState, request: &mut Request) {
+    if let Some(route) = state.gateway().and_then(|g| g.find(request_host(request).as_deref(), request.uri().path())) {
+        request.extensions_mut().insert(MatchedRoute(route));
+    }
+}
+
 /// Phases 4–9 for a request no API route matched: 404 unless it matched a
 /// gateway route.
 pub async fn handle(State(state): State<AppState>, request: Request) -> Response {

@@ -24,7 +24,6 @@ use axum::routing::{MethodRouter, delete, get, post};
 use tower::ServiceExt;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::gateway::MatchedRoute;
 use crate::state::AppState;
 
 /// The whole API with its middleware; paths no API route knows go to the
@@ -82,9 +81,9 @@ pub fn gateway_router(state: AppState) -> App {
 }
 
 /// The service's HTTP application: the API's routes through axum, and
-/// requests for a gateway route straight into the same phases
-/// (`middleware::phases`), without axum's routing and boxed layers between
-/// them — the gateway's hot path. API routes take precedence either way: a
+/// every other path (a gateway route's, or a 404) straight into the same
+/// phases (`middleware::phases`), without axum's routing and boxed layers
+/// between them — the gateway's hot path. API routes take precedence either way: a
 /// path an API route knows never goes the direct way.
 #[derive(Clone)]
 pub struct App {
@@ -135,23 +134,21 @@ impl App {
 
     /// Answers one request.
     pub async fn call(&self, mut request: Request) -> Response {
-        if let Some(direct) = &self.direct
-            && let Some(route) = direct.gateway_route(&request)
-        {
-            request.extensions_mut().insert(MatchedRoute(route));
-            let method = request.method().clone();
-            let state = &direct.state;
-            let mut response = crate::middleware::phases(state, request, async |request| {
-                crate::gateway::handle(State(state.clone()), request).await
-            })
-            .await;
-            bodiless(&method, &mut response);
-            return response;
-        }
-        match self.router.clone().oneshot(request).await {
-            Ok(response) => response,
-            Err(infallible) => match infallible {},
-        }
+        let Some(direct) = self.direct.as_ref().filter(|d| d.api_paths.at(request.uri().path()).is_err()) else {
+            return match self.router.clone().oneshot(request).await {
+                Ok(response) => response,
+                Err(infallible) => match infallible {},
+            };
+        };
+        let state = &direct.state;
+        crate::gateway::match_route(state, &mut request);
+        let method = request.method().clone();
+        let mut response = crate::middleware::phases(state, request, async |request| {
+            crate::gateway::handle(State(state.clone()), request).await
+        })
+        .await;
+        bodiless(&method, &mut response);
+        response
     }
 }
 
@@ -169,17 +166,6 @@ fn bodiless(method: &Method, response: &mut Response) {
         *response.body_mut() = Body::empty();
     } else if *method == Method::CONNECT && response.status().is_success() {
         *response.body_mut() = Body::empty();
-    }
-}
-
-impl Direct {
-    /// The gateway route of a request no API route knows.
-    fn gateway_route(&self, request: &Request) -> Option<Arc<crate::gateway::Route>> {
-        let path = request.uri().path();
-        if self.api_paths.at(path).is_ok() {
-            return None;
-        }
-        self.state.gateway()?.find(crate::gateway::request_host(request).as_deref(), path)
     }
 }
 
