@@ -27,6 +27,7 @@
 //! Errors take their status from their source, in one function
 //! ([`GatewayError`]): the client's are 4xx, the upstream's 502/504, ours 500.
 
+mod connections;
 mod cors;
 mod endpoint;
 mod identity;
@@ -53,13 +54,14 @@ use crate::client_auth::ClientIdentity;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use token_cache::{CachedToken, TokenCache};
+use upstream::SharedConnections;
 
-/// The gateway: the current route table (swapped whole on reload), the
-/// upstream HTTP client and the verified-token cache.
+/// The gateway: the current route table (swapped whole on reload), how it
+/// connects to plain-HTTP upstreams, and the verified-token cache.
 #[derive(Debug)]
 pub struct Gateway {
     table: ArcSwap<RouteTable>,
-    client: proxy::UpstreamClient,
+    connector: connections::Connector,
     /// `None` when the cache is off (`gateway.token_cache = false`).
     tokens: Option<TokenCache>,
 }
@@ -109,16 +111,18 @@ impl Gateway {
     /// A gateway serving `routes`, caching verified tokens when `token_cache`.
     pub fn new(routes: Vec<RouteSpec>, token_cache: bool) -> Self {
         Gateway {
-            table: ArcSwap::from_pointee(build(routes)),
-            client: proxy::UpstreamClient::new(),
+            table: ArcSwap::from_pointee(build(routes, SharedConnections::default())),
+            connector: connections::Connector::http(),
             tokens: token_cache.then(TokenCache::default),
         }
     }
 
     /// Replaces every route at once. Requests already matched keep their route
-    /// (and its upstreams) until they finish.
+    /// (and its upstreams) until they finish; idle connections to plain-HTTP
+    /// upstreams carry over to the new routes.
     pub fn reload(&self, routes: Vec<RouteSpec>) {
-        self.table.store(Arc::new(build(routes)));
+        let shared = self.table.load().connections();
+        self.table.store(Arc::new(build(routes, shared)));
     }
 
     /// The route for a host and path.
@@ -132,8 +136,8 @@ impl Gateway {
     }
 }
 
-fn build(routes: Vec<RouteSpec>) -> RouteTable {
-    RouteTable::new(routes.into_iter().map(|spec| Arc::new(Route::new(spec))).collect())
+fn build(routes: Vec<RouteSpec>, mut shared: SharedConnections) -> RouteTable {
+    RouteTable::new(routes.into_iter().map(|spec| Arc::new(Route::new(spec, &mut shared))).collect())
 }
 
 /// The request's host without port, in lower case, for matching (borrowed

@@ -6,7 +6,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request};
@@ -14,11 +13,8 @@ use axum::http::header::{self, HeaderName};
 use axum::http::uri::{PathAndQuery, Scheme};
 use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::Response;
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
+use super::connections::{Returning, SendError};
 use super::identity::{GatewayIdentity, IDENTITY_HEADERS};
 use super::route::Route;
 use super::{Gateway, GatewayError};
@@ -47,52 +43,6 @@ const COALESCE_BYTES: usize = 64 * 1024;
 
 fn declared(headers: &HeaderMap) -> Option<usize> {
     headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
-}
-
-fn http_connector() -> HttpConnector {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(5)));
-    connector
-}
-
-fn pooled<C>(connector: C) -> Client<C, Body>
-where
-    C: hyper_util::client::legacy::connect::Connect + Clone,
-{
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        .build(connector)
-}
-
-/// The pooled HTTP/1.1 client to plain-HTTP upstreams.
-#[derive(Debug, Clone)]
-pub struct UpstreamClient(Client<HttpConnector, Body>);
-
-impl UpstreamClient {
-    pub fn new() -> Self {
-        UpstreamClient(pooled(http_connector()))
-    }
-}
-
-/// The pooled HTTP/1.1-over-TLS client of one route's https upstreams.
-#[derive(Debug, Clone)]
-pub struct HttpsUpstreamClient(Client<HttpsConnector<HttpConnector>, Body>);
-
-impl HttpsUpstreamClient {
-    /// A client verifying upstreams with `tls` (its trust roots).
-    pub fn new(tls: Arc<rustls::ClientConfig>) -> Self {
-        let mut http = http_connector();
-        // The TLS connector hands it https URIs.
-        http.enforce_http(false);
-        let connector = HttpsConnectorBuilder::new()
-            .with_tls_config((*tls).clone())
-            .https_only()
-            .enable_http1()
-            .wrap_connector(http);
-        HttpsUpstreamClient(pooled(connector))
-    }
 }
 
 /// The client's address (the peer, or what a trusted proxy forwarded).
@@ -152,10 +102,10 @@ fn drop_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The upstream URI: the target's scheme and authority, its base path joined
-/// with the request's (prefix stripped if configured), and the query. The
-/// common case — no base path, nothing stripped — reuses the request's own
-/// path and query without building a string.
+/// The request target sent upstream, in origin form: the target's base
+/// path joined with the request's (prefix stripped if configured), and the
+/// query. The common case — no base path, nothing stripped — reuses the
+/// request's own path and query without building a string.
 fn upstream_uri(base: &Uri, path: &str, original: &Uri) -> Result<Uri, GatewayError> {
     let base_path = base.path().trim_end_matches('/');
     let path_and_query = match original.path_and_query() {
@@ -170,11 +120,7 @@ fn upstream_uri(base: &Uri, path: &str, original: &Uri) -> Result<Uri, GatewayEr
                 .map_err(|e| GatewayError::Internal(format!("building the upstream URI: {e}")))?
         }
     };
-    let mut parts = axum::http::uri::Parts::default();
-    parts.scheme = Some(base.scheme().cloned().unwrap_or(Scheme::HTTP));
-    parts.authority = base.authority().cloned();
-    parts.path_and_query = Some(path_and_query);
-    Uri::from_parts(parts).map_err(|e| GatewayError::Internal(format!("building the upstream URI: {e}")))
+    Ok(Uri::from(path_and_query))
 }
 
 /// The request body, buffered within the route's limit: a body larger than
@@ -220,15 +166,9 @@ async fn read_small(mut body: hyper::body::Incoming, limit: usize) -> Result<Byt
 /// How an upstream exchange failed before its timeout.
 enum Exchange {
     /// Sending the request or reading the response head.
-    Send(hyper_util::client::legacy::Error),
+    Send(SendError),
     /// Reading a small body whole.
     Body(String),
-}
-
-impl From<hyper_util::client::legacy::Error> for Exchange {
-    fn from(e: hyper_util::client::legacy::Error) -> Self {
-        Exchange::Send(e)
-    }
 }
 
 fn idempotent(method: &Method) -> bool {
@@ -298,30 +238,32 @@ pub async fn forward(
             .pick(avoid)
             .ok_or_else(|| GatewayError::Internal(format!("route {} has no upstream", route.spec.name)))?;
         let base = &target.uri;
-        let uri = upstream_uri(base, path, &parts.uri)?;
         let mut outgoing = axum::http::Request::new(Body::from(body.clone()));
         *outgoing.method_mut() = parts.method.clone();
-        *outgoing.uri_mut() = uri;
+        *outgoing.uri_mut() = upstream_uri(base, path, &parts.uri)?;
         *outgoing.headers_mut() =
             if attempt == attempts { headers.take().unwrap_or_default() } else { headers.clone().unwrap_or_default() };
         if let Some(host) = &target.host {
             outgoing.headers_mut().insert(header::HOST, host.clone());
         }
-        let sent = match &route.https {
-            Some(https) if outgoing.uri().scheme() == Some(&Scheme::HTTPS) => https.0.request(outgoing),
-            _ => gateway.client.0.request(outgoing),
+        let connector = match &route.https {
+            Some(https) if base.scheme() == Some(&Scheme::HTTPS) => https,
+            _ => &gateway.connector,
         };
         // One timer for the whole exchange: the head, and a small body with it.
         let exchange = async {
-            let response = sent.await?;
+            let (response, connection) =
+                target.connections.send(connector, base, outgoing).await.map_err(Exchange::Send)?;
             let (mut parts, incoming) = response.into_parts();
             drop_hop_by_hop(&mut parts.headers);
             let body = if declared(&parts.headers).is_some_and(|n| n <= COALESCE_BYTES) {
                 // A small body goes out in the same write as the head (one
                 // segment instead of two); larger ones stream.
-                Body::from(read_small(incoming, COALESCE_BYTES).await.map_err(Exchange::Body)?)
+                let whole = read_small(incoming, COALESCE_BYTES).await.map_err(Exchange::Body)?;
+                target.connections.release(connection);
+                Body::from(whole)
             } else {
-                Body::new(incoming)
+                Body::new(Returning::new(incoming, connection, Arc::clone(&target.connections)))
             };
             Ok::<_, Exchange>(Response::from_parts(parts, body))
         };
@@ -331,14 +273,16 @@ pub async fn forward(
             Ok(Err(Exchange::Body(e))) => {
                 return Err(GatewayError::UpstreamFailed(format!("{base}: reading the body: {e}")));
             }
-            Ok(Err(Exchange::Send(e))) if e.is_connect() => {
+            Ok(Err(Exchange::Send(SendError::Connect(e)))) => {
                 route.upstreams.eject(index);
                 avoid = Some(index);
                 if attempt == attempts {
                     return Err(GatewayError::UpstreamFailed(format!("connecting to {base}: {e}")));
                 }
             }
-            Ok(Err(Exchange::Send(e))) => return Err(GatewayError::UpstreamFailed(format!("{base}: {e}"))),
+            Ok(Err(Exchange::Send(SendError::Exchange(e)))) => {
+                return Err(GatewayError::UpstreamFailed(format!("{base}: {e}")));
+            }
         }
     }
     Err(GatewayError::Internal("no upstream attempt was made".into()))
@@ -382,14 +326,11 @@ mod tests {
     fn upstream_uris_join_the_base_path_and_keep_the_query() {
         let base: Uri = "http://10.0.0.5:9000/svc/".parse().unwrap();
         let original: Uri = "/orders/1?a=1".parse().unwrap();
-        assert_eq!(
-            upstream_uri(&base, "/orders/1", &original).unwrap().to_string(),
-            "http://10.0.0.5:9000/svc/orders/1?a=1"
-        );
+        assert_eq!(upstream_uri(&base, "/orders/1", &original).unwrap().to_string(), "/svc/orders/1?a=1");
         let bare: Uri = "http://10.0.0.5:9000".parse().unwrap();
         let x: Uri = "/x".parse().unwrap();
-        assert_eq!(upstream_uri(&bare, "/x", &x).unwrap().to_string(), "http://10.0.0.5:9000/x");
+        assert_eq!(upstream_uri(&bare, "/x", &x).unwrap().to_string(), "/x");
         let stripped: Uri = "/api/orders?q=%20".parse().unwrap();
-        assert_eq!(upstream_uri(&bare, "/orders", &stripped).unwrap().to_string(), "http://10.0.0.5:9000/orders?q=%20");
+        assert_eq!(upstream_uri(&bare, "/orders", &stripped).unwrap().to_string(), "/orders?q=%20");
     }
 }

@@ -12,10 +12,10 @@ use portcullis_core::remote_jwks::RemoteJwks;
 use portcullis_jose::Validation;
 use portcullis_state::gcra::Rate;
 
+use super::connections::Connector;
 use super::cors::CorsPolicy;
 use super::endpoint::Endpoint;
-use super::proxy::HttpsUpstreamClient;
-use super::upstream::UpstreamPool;
+use super::upstream::{SharedConnections, UpstreamPool};
 
 /// How a route authenticates callers.
 #[derive(Debug, Clone)]
@@ -143,16 +143,17 @@ pub struct Route {
     pub upstreams: UpstreamPool,
     /// `gateway:<name>`: the route in metrics, logs and rate-limit buckets.
     pub label: Arc<str>,
-    /// The pooled HTTPS client of a route with https targets (its own trust roots).
-    pub(super) https: Option<HttpsUpstreamClient>,
+    /// The TLS connector of a route with https targets (its own trust roots).
+    pub(super) https: Option<Connector>,
 }
 
 impl Route {
-    /// A route serving `spec`, its upstreams healthy.
-    pub fn new(spec: RouteSpec) -> Self {
-        let upstreams = UpstreamPool::new(spec.upstreams.clone());
+    /// A route serving `spec`, its upstreams healthy, their connections
+    /// from `shared`.
+    pub fn new(spec: RouteSpec, shared: &mut SharedConnections) -> Self {
+        let upstreams = UpstreamPool::new(spec.upstreams.clone(), shared);
         let label = Arc::from(format!("gateway:{}", spec.name));
-        let https = spec.upstream_tls.clone().map(HttpsUpstreamClient::new);
+        let https = spec.upstream_tls.clone().map(Connector::https);
         Route { spec, upstreams, label, https }
     }
 
@@ -208,6 +209,15 @@ impl RouteTable {
         self.routes.iter().find(|r| r.matches(host, path))
     }
 
+    /// The plain-HTTP connections of every route, for the table that replaces this one.
+    pub fn connections(&self) -> SharedConnections {
+        let mut shared = SharedConnections::default();
+        for route in &self.routes {
+            shared.keep(&route.upstreams);
+        }
+        shared
+    }
+
     /// How many routes there are.
     pub fn len(&self) -> usize {
         self.routes.len()
@@ -246,7 +256,7 @@ mod tests {
             authorization: Authorization::default(),
             endpoints: vec![],
         };
-        Arc::new(Route::new(spec))
+        Arc::new(Route::new(spec, &mut SharedConnections::default()))
     }
 
     #[test]

@@ -2,10 +2,14 @@
 //! target whose connection failed is skipped for a while (ejected), and when
 //! every target is ejected the least recently ejected one is tried anyway.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::uri::Scheme;
 use axum::http::{HeaderValue, Uri};
+
+use super::connections::Connections;
 
 /// How long a target that refused a connection is skipped.
 pub const EJECT_FOR: Duration = Duration::from_secs(10);
@@ -18,6 +22,9 @@ pub struct Target {
     /// The `Host` header its requests carry: host, and port unless the
     /// scheme's default (what hyper's client would write, formatted once).
     pub host: Option<HeaderValue>,
+    /// Its idle keep-alive connections (shared by every plain-HTTP target
+    /// of the same origin, see [`SharedConnections`]).
+    pub connections: Arc<Connections>,
     /// Milliseconds since `epoch` until which the target is ejected (0 = healthy).
     ejected_until: AtomicI64,
 }
@@ -35,6 +42,42 @@ fn host_header(uri: &Uri) -> Option<HeaderValue> {
     HeaderValue::try_from(value).ok()
 }
 
+/// The idle connections of plain-HTTP targets by origin (scheme and
+/// authority): routes to the same upstream share them, and a reload hands
+/// them to the new table, so neither opens connections afresh. An HTTPS
+/// target keeps its own: its route's trust roots vouched for them.
+#[derive(Debug, Default)]
+pub struct SharedConnections(Vec<(Uri, Arc<Connections>)>);
+
+impl SharedConnections {
+    fn known(&self, uri: &Uri) -> Option<&Arc<Connections>> {
+        let same_origin = |known: &Uri| known.scheme() == uri.scheme() && known.authority() == uri.authority();
+        self.0.iter().find(|(known, _)| same_origin(known)).map(|(_, connections)| connections)
+    }
+
+    /// The connections for a target at `uri`.
+    fn for_target(&mut self, uri: &Uri) -> Arc<Connections> {
+        if uri.scheme() == Some(&Scheme::HTTPS) {
+            return Arc::default();
+        }
+        if let Some(connections) = self.known(uri) {
+            return Arc::clone(connections);
+        }
+        let connections = Arc::<Connections>::default();
+        self.0.push((uri.clone(), Arc::clone(&connections)));
+        connections
+    }
+
+    /// Keeps the plain-HTTP connections of `pool`'s targets for another table.
+    pub fn keep(&mut self, pool: &UpstreamPool) {
+        for target in &pool.targets {
+            if target.uri.scheme() != Some(&Scheme::HTTPS) && self.known(&target.uri).is_none() {
+                self.0.push((target.uri.clone(), Arc::clone(&target.connections)));
+            }
+        }
+    }
+}
+
 /// A route's targets.
 #[derive(Debug)]
 pub struct UpstreamPool {
@@ -44,11 +87,17 @@ pub struct UpstreamPool {
 }
 
 impl UpstreamPool {
-    /// A pool over `uris` (at least one; the configuration guarantees it).
-    pub fn new(uris: Vec<Uri>) -> Self {
+    /// A pool over `uris` (at least one; the configuration guarantees it),
+    /// with connections from `shared`.
+    pub fn new(uris: Vec<Uri>, shared: &mut SharedConnections) -> Self {
         let targets = uris
             .into_iter()
-            .map(|uri| Target { host: host_header(&uri), uri, ejected_until: AtomicI64::new(0) })
+            .map(|uri| Target {
+                host: host_header(&uri),
+                connections: shared.for_target(&uri),
+                uri,
+                ejected_until: AtomicI64::new(0),
+            })
             .collect();
         UpstreamPool { targets, next: AtomicUsize::new(0), epoch: Instant::now() }
     }
@@ -103,7 +152,28 @@ mod tests {
     use super::*;
 
     fn pool(n: usize) -> UpstreamPool {
-        UpstreamPool::new((0..n).map(|i| format!("http://127.0.0.1:{}", 9000 + i).parse().unwrap()).collect())
+        let uris = (0..n).map(|i| format!("http://127.0.0.1:{}", 9000 + i).parse().unwrap()).collect();
+        UpstreamPool::new(uris, &mut SharedConnections::default())
+    }
+
+    #[test]
+    fn plain_http_targets_of_one_origin_share_connections_and_https_ones_never_do() {
+        let uri = |u: &str| -> Uri { u.parse().unwrap() };
+        let mut shared = SharedConnections::default();
+        let a = UpstreamPool::new(vec![uri("http://10.0.0.5:9000/a"), uri("https://10.0.0.5:9000")], &mut shared);
+        let b = UpstreamPool::new(vec![uri("http://10.0.0.5:9000/b"), uri("https://10.0.0.5:9000")], &mut shared);
+        assert!(Arc::ptr_eq(&a.targets[0].connections, &b.targets[0].connections));
+        assert!(!Arc::ptr_eq(&a.targets[1].connections, &b.targets[1].connections));
+        let c = UpstreamPool::new(vec![uri("http://10.0.0.5:9001")], &mut shared);
+        assert!(!Arc::ptr_eq(&a.targets[0].connections, &c.targets[0].connections));
+
+        // A reload: the new table is handed what the old one had.
+        let mut next = SharedConnections::default();
+        next.keep(&a);
+        next.keep(&c);
+        let reloaded = UpstreamPool::new(vec![uri("http://10.0.0.5:9001/v2"), uri("http://10.0.0.5:9000")], &mut next);
+        assert!(Arc::ptr_eq(&reloaded.targets[0].connections, &c.targets[0].connections));
+        assert!(Arc::ptr_eq(&reloaded.targets[1].connections, &a.targets[0].connections));
     }
 
     #[test]
