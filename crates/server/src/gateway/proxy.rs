@@ -62,42 +62,44 @@ fn address_value(ip: IpAddr) -> Option<HeaderValue> {
     HeaderValue::try_from(text).ok()
 }
 
-/// Whether a header is one of [`HOP_BY_HOP`] (by its text: one length
-/// switch and a compare, cheaper than comparing names one by one).
-fn is_hop_by_hop(name: &HeaderName) -> bool {
-    matches!(
-        name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "proxy-authorization"
-    )
+/// Which of [`HOP_BY_HOP`] a header is (by its text: one length switch and
+/// a compare, cheaper than comparing names one by one).
+fn hop_by_hop(name: &HeaderName) -> Option<usize> {
+    Some(match name.as_str() {
+        "connection" => 0,
+        "keep-alive" => 1,
+        "proxy-connection" => 2,
+        "te" => 3,
+        "trailer" => 4,
+        "transfer-encoding" => 5,
+        "upgrade" => 6,
+        "proxy-authorization" => 7,
+        _ => return None,
+    })
 }
 
 /// Removes hop-by-hop headers, and any header the `Connection` header names.
-/// Most messages carry none: one pass over the names finds that out more
-/// cheaply than looking each one up.
+/// Most messages carry none, or only `Connection: keep-alive`: one pass over
+/// the names finds which are there, and only those are removed.
 fn drop_hop_by_hop(headers: &mut HeaderMap) {
-    if !headers.keys().any(is_hop_by_hop) {
-        return;
+    let mut present = [false; HOP_BY_HOP.len()];
+    for i in headers.keys().filter_map(hop_by_hop) {
+        present[i] = true;
     }
-    if headers.contains_key(header::CONNECTION) {
+    if present[0] {
         let named: Vec<HeaderName> = headers
             .get_all(header::CONNECTION)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+            .filter(|name| hop_by_hop(name).is_none())
             .collect();
         for name in named {
             headers.remove(name);
         }
     }
-    for name in &HOP_BY_HOP {
+    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, there)| *there) {
         headers.remove(name);
     }
 }
@@ -189,6 +191,9 @@ pub async fn forward(
     let body = buffer(body, route.spec.max_body_bytes).await?;
     let mut headers = std::mem::take(&mut parts.headers);
     drop_hop_by_hop(&mut headers);
+    // Room for what is added below (identity, request id, forwarding, host),
+    // so the map grows at most once.
+    headers.reserve(IDENTITY_HEADERS.len() + 5);
     if headers.keys().any(|name| name.as_str().starts_with("x-auth-")) {
         for name in &IDENTITY_HEADERS {
             headers.remove(name);
@@ -306,7 +311,7 @@ mod tests {
         ] {
             h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
         }
-        assert!(HOP_BY_HOP.iter().all(is_hop_by_hop));
+        assert!(HOP_BY_HOP.iter().enumerate().all(|(i, name)| hop_by_hop(name) == Some(i)));
         // `forward` looks for identity headers by this prefix.
         assert!(IDENTITY_HEADERS.iter().all(|n| n.as_str().starts_with("x-auth-")));
         drop_hop_by_hop(&mut h);
