@@ -2,6 +2,7 @@
 //! authorization rule applied to it on every request.
 
 use axum::http::{HeaderName, HeaderValue};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::route::Authorization;
@@ -57,16 +58,44 @@ impl GatewayIdentity {
         &self.upstream
     }
 
-    /// From verified JWT claims: `sub`, `role`, `client_id`, and scopes from
-    /// `scope` (space-separated, RFC 8693) or `scp` (an array).
-    pub fn from_claims(claims: &Map<String, Value>) -> Self {
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        let scopes = match (claims.get("scope"), claims.get("scp")) {
+    /// From verified JWT claims (the payload's JSON text): `sub`, `role`,
+    /// `client_id`, and scopes from `scope` (space-separated, RFC 8693) or
+    /// `scp` (an array). Only these five are built; other claims are
+    /// skipped over. A value of another type counts as absent.
+    pub fn from_claims_json(json: &str) -> Self {
+        #[derive(Deserialize)]
+        struct Claims {
+            sub: Option<Value>,
+            role: Option<Value>,
+            client_id: Option<Value>,
+            scope: Option<Value>,
+            scp: Option<Value>,
+        }
+        let Claims { sub, role, client_id, scope, scp } = match serde_json::from_str(json) {
+            Ok(claims) => claims,
+            // A name given twice: read whole, where the last one counts.
+            Err(_) => {
+                let mut all: Map<String, Value> = serde_json::from_str(json).unwrap_or_default();
+                let mut take = |name: &str| all.remove(name);
+                Claims {
+                    sub: take("sub"),
+                    role: take("role"),
+                    client_id: take("client_id"),
+                    scope: take("scope"),
+                    scp: take("scp"),
+                }
+            }
+        };
+        let text = |v: Option<Value>| match v {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+        let scopes = match (scope, scp) {
             (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
-            (_, Some(Value::Array(a))) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            (_, Some(Value::Array(a))) => a.into_iter().filter_map(|v| text(Some(v))).collect(),
             _ => Vec::new(),
         };
-        GatewayIdentity::new(text("sub").unwrap_or_default(), text("role"), text("client_id"), scopes)
+        GatewayIdentity::new(text(sub).unwrap_or_default(), text(role), text(client_id), scopes)
     }
 
     /// Whether `rule` lets this caller through. Deny by default: an empty rule
@@ -87,6 +116,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// What reading the claims whole gave: the reference for the targeted reader.
+    fn from_map(claims: &Map<String, Value>) -> GatewayIdentity {
+        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let scopes = match (claims.get("scope"), claims.get("scp")) {
+            (Some(Value::String(s)), _) => s.split_whitespace().map(str::to_owned).collect(),
+            (_, Some(Value::Array(a))) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        };
+        GatewayIdentity::new(text("sub").unwrap_or_default(), text("role"), text("client_id"), scopes)
+    }
+
     fn rule(roles: &[&str], scopes: &[&str], clients: &[&str]) -> Authorization {
         let v = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
         Authorization { roles: v(roles), scopes: v(scopes), client_ids: v(clients) }
@@ -94,15 +134,35 @@ mod tests {
 
     #[test]
     fn claims_give_subject_role_client_and_scopes() {
-        let claims = json!({"sub": "42", "role": "user", "client_id": "portal", "scope": "a b"});
-        let id = GatewayIdentity::from_claims(claims.as_object().unwrap());
+        let id = GatewayIdentity::from_claims_json(
+            r#"{"sub": "42", "role": "user", "client_id": "portal", "scope": "a b"}"#,
+        );
         assert_eq!(
             (id.subject.as_str(), id.role.as_deref(), id.client.as_deref()),
             ("42", Some("user"), Some("portal"))
         );
         assert_eq!(id.scopes, ["a", "b"]);
-        let scp = json!({"sub": "x", "scp": ["c"]});
-        assert_eq!(GatewayIdentity::from_claims(scp.as_object().unwrap()).scopes, ["c"]);
+        assert_eq!(GatewayIdentity::from_claims_json(r#"{"sub": "x", "scp": ["c"]}"#).scopes, ["c"]);
+    }
+
+    #[test]
+    fn the_targeted_reader_agrees_with_reading_the_claims_whole() {
+        for claims in [
+            json!({}),
+            json!({"sub": 42, "role": ["admin"], "client_id": null, "scope": {"a": 1}, "scp": "x"}),
+            json!({"sub": "s\u{e9}\"q", "scope": 7, "scp": ["a", 1, null, "b", ["c"], {"d": "e"}]}),
+            json!({"scope": "  a\tb  ", "scp": ["ignored"], "nested": {"sub": "not me"}, "list": [{"role": "no"}]}),
+            json!({"sub": true, "role": 1.5, "client_id": "c", "exp": 1, "aud": ["x"]}),
+        ] {
+            let json = claims.to_string();
+            assert_eq!(GatewayIdentity::from_claims_json(&json), from_map(claims.as_object().unwrap()), "{json}");
+        }
+        // Escapes are read as JSON reads them.
+        assert_eq!(GatewayIdentity::from_claims_json(r#"{"sub": "s\u00e9\"q"}"#).subject, "s\u{e9}\"q");
+        // A repeated name: its last value, as serde_json's map keeps.
+        let repeated = r#"{"role": "admin", "role": "user", "scp": ["a"], "scp": 3}"#;
+        let whole: Map<String, Value> = serde_json::from_str(repeated).unwrap();
+        assert_eq!(GatewayIdentity::from_claims_json(repeated), from_map(&whole));
     }
 
     #[test]

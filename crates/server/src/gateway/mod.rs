@@ -364,9 +364,9 @@ async fn verify_cached(
         JwtSource::Own => "own",
         JwtSource::Remote { url, .. } => url.as_str(),
     };
-    let key = token_cache::key(source_name, token);
-    let cache = gateway.tokens.as_ref();
-    if let Some(hit) = cache.and_then(|c| c.get(&key, now)) {
+    // The cache's key (a SHA-256 of the token) is computed only with a cache.
+    let cache = gateway.tokens.as_ref().map(|c| (c, token_cache::key(source_name, token)));
+    if let Some(hit) = cache.as_ref().and_then(|(c, key)| c.get(key, now)) {
         let key_live = match source {
             JwtSource::Own => {
                 hit.kid.as_deref().is_none_or(|kid| state.tokens().keys().snapshot().is_published(kid, now))
@@ -377,8 +377,8 @@ async fn verify_cached(
         if key_live && !revoked(state, hit.revocation_key.as_deref(), now).await? {
             return Ok(hit.identity.clone());
         }
-        if let Some(c) = cache {
-            c.remove(&key);
+        if let Some((c, key)) = &cache {
+            c.remove(key);
         }
     }
     let verified = match source {
@@ -390,8 +390,8 @@ async fn verify_cached(
     if matches!(source, JwtSource::Remote { .. }) && revoked(state, revocation_key.as_deref(), now).await? {
         return Err(ApiError::new(ErrorCode::Revoked, "the token was revoked").into());
     }
-    let identity = Arc::new(GatewayIdentity::from_claims(verified.claims()));
-    if let (Some(cache), Some(exp)) = (cache, verified.exp()) {
+    let identity = Arc::new(GatewayIdentity::from_claims_json(verified.claims_json()));
+    if let (Some((cache, key)), Some(exp)) = (cache, verified.exp()) {
         cache.put(
             key,
             CachedToken {
