@@ -5,8 +5,14 @@
 # nbthread 1); wrk and a minimal upstream share CPU 1. HTTP/1.1 keep-alive,
 # 64 connections, the same RS256 bearer token everywhere. Loopback only.
 #
-#   bench/gateway.sh                 # 10 s per run
+#   bench/gateway.sh                 # 10 s per run, one round
 #   DURATION=20 CONNECTIONS=32 bench/gateway.sh
+#   ROUNDS=5 DURATION=5 bench/gateway.sh
+#
+# On a VM whose speed drifts from minute to minute (steal time), one round
+# can put two proxies in different weather: ROUNDS runs every proxy that many
+# times, in turn, and the ratios are taken between medians (each round's
+# ratios are printed too, to show the spread).
 #
 # Runs: Portcullis with the whole pipeline (rate limit, request id, JSON
 # access log to a file, JWT, authorization) with and without the
@@ -19,6 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-1}
 UP_PORT=18091 GW_PORT=18090 NGINX_PORT=18092 HAPROXY_PORT=18093 HYPER_PORT=18094
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -q -p portcullis
@@ -76,7 +83,7 @@ measure() {
   local us
   us=$(awk -v r="$n" -v t="$((after - before))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (t / hz) * 1e6 / r }')
   printf '%-34s %10s req/s  p50 %8s  p99 %8s  %6s µs/req%s\n' "$name" "$rps" "$p50" "$p99" "$us" "${non2xx:+  NON-2XX: $non2xx}"
-  results+=("$name=$rps")
+  results+=("$round|$name=$rps")
 }
 
 run_portcullis() {
@@ -86,12 +93,14 @@ run_portcullis() {
   local pid=$!
   wait_port "$GW_PORT"
   measure "$name" "$GW_PORT" "$pid"
-  if [ "$cache" = true ]; then
+  if [ "$cache" = true ] && [ "$round" = 1 ]; then
     taskset -c 1 wrk -t1 -c256 -d3s -H "Authorization: Bearer $token" "http://127.0.0.1:$GW_PORT/orders/7" >/dev/null
     echo "  resident memory after 256 connections: $(awk '/VmRSS/ {print $2, $3}' "/proc/$pid/status")"
   fi
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
+for round in $(seq 1 "$ROUNDS"); do
+[ "$ROUNDS" = 1 ] || echo "round $round of $ROUNDS"
 run_portcullis "portcullis jwt+cache" true
 echo "  access log: $(wc -l < "$dir/gw.log") JSON lines written"
 run_portcullis "portcullis jwt (no cache)" false
@@ -165,20 +174,39 @@ else
   echo "haproxy: not installed (apt-get install haproxy) — skipped"
 fi
 
+done
+
 python3 - "${results[@]}" <<'PY'
-import sys
-r = dict(a.split("=", 1) for a in sys.argv[1:])
-r = {k: float(v.rstrip("k")) * (1000 if v.endswith("k") else 1) for k, v in r.items()}
-c, n = r.get("portcullis jwt+cache"), r.get("portcullis jwt (no cache)")
-h, x = r.get("haproxy jwt_verify+limit"), r.get("nginx plain proxy")
-hc, hn = r.get("bare hyper proxy jwt-cache"), r.get("bare hyper proxy jwt")
-print(f"whole pipeline / bare hyper, cache:    {c / hc:.2f}")
-print(f"whole pipeline / bare hyper, no cache: {n / hn:.2f}")
-if x:
-    print(f"bare hyper, cache / nginx plain:       {hc / x:.2f}")
-if h:
-    print(f"ratio no-cache / haproxy jwt+limit: {n / h:.2f} (target >= 1.3)")
-    print(f"ratio cache / haproxy jwt+limit:    {c / h:.2f} (target >= 2.5)")
-if x:
-    print(f"ratio cache / nginx plain:          {c / x:.2f} (target >= 0.85)")
+import statistics, sys
+runs = {}
+for arg in sys.argv[1:]:
+    key, value = arg.split("=", 1)
+    round_, name = key.split("|", 1)
+    rps = float(value.rstrip("k")) * (1000 if value.endswith("k") else 1)
+    runs.setdefault(round_, {})[name] = rps
+names = {n for r in runs.values() for n in r}
+med = {n: statistics.median(r[n] for r in runs.values() if n in r) for n in names}
+C, N, H, X = "portcullis jwt+cache", "portcullis jwt (no cache)", "haproxy jwt_verify+limit", "nginx plain proxy"
+HC, HN = "bare hyper proxy jwt-cache", "bare hyper proxy jwt"
+ratios = [
+    ("no-cache / haproxy jwt+limit", N, H, 1.3),
+    ("cache / haproxy jwt+limit", C, H, 2.5),
+    ("cache / nginx plain", C, X, 0.85),
+]
+if len(runs) > 1:
+    print("medians of %d rounds:" % len(runs))
+    for n in sorted(names):
+        print(f"  {n:34s} {med[n]:10.0f} req/s")
+print(f"whole pipeline / bare hyper, cache:    {med[C] / med[HC]:.2f}")
+print(f"whole pipeline / bare hyper, no cache: {med[N] / med[HN]:.2f}")
+if X in med:
+    print(f"bare hyper, cache / nginx plain:       {med[HC] / med[X]:.2f}")
+for label, a, b, target in ratios:
+    if b not in med:
+        continue
+    spread = ""
+    if len(runs) > 1:
+        each = sorted(r[a] / r[b] for r in runs.values() if a in r and b in r)
+        spread = f"; rounds {each[0]:.2f}-{each[-1]:.2f}"
+    print(f"ratio {label + ':':30s} {med[a] / med[b]:.2f} (target >= {target}{spread})")
 PY
