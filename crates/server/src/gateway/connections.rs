@@ -117,7 +117,7 @@ pub struct Connections {
 
 impl std::fmt::Debug for Connections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connections").field("idle", &self.idle.lock().len()).finish()
+        f.debug_struct("Connections").field("idle", &self.idle()).finish()
     }
 }
 
